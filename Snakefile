@@ -1,0 +1,21 @@
+# Coral Edge TPU build workflow: dataset -> checkpoint -> SavedModel -> .tflite -> benchmark.
+# Outputs live under results/<dataset>/<model>/; README.md describes each of them.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/dataset.smk"
+include: "rules/model.smk"
+include: "rules/benchmark.smk"
+
+
+rule all:
+    input:
+        "results/benchmark.csv",
+    default_target: True

@@ -1,0 +1,35 @@
+rule download_dataset_file:
+    output:
+        "results/{dataset}/downloads/{filename}",
+    input:
+        unpack(code("download_dataset_file.py")),
+    params:
+        source=lambda w: wf.download_source(dataset_settings(w), w.filename),
+    log:
+        "results/{dataset}/logs/download_{filename}.log",
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python {input.script:q} --url {params.source[0]:q} --sha256 {params.source[1]:q}"
+        " --output {output:q} > {log:q} 2>&1"
+
+
+rule prepare_dataset:
+    output:
+        "results/{dataset}/data.npz",
+    input:
+        unpack(lambda w: wf.dataset_inputs(w.dataset, dataset_settings(w))),
+        unpack(code("prepare_dataset.py")),
+    params:
+        settings=lambda w: wf.as_json(wf.split_settings(dataset_settings(w))),
+    log:
+        "results/{dataset}/logs/prepare_dataset.log",
+    benchmark:
+        "results/{dataset}/benchmarks/prepare_dataset.tsv"
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python {input.script:q} --train-images {input.train_images:q}"
+        " --train-labels {input.train_labels:q} --test-images {input.test_images:q}"
+        " --test-labels {input.test_labels:q} --settings {params.settings:q}"
+        " --output {output:q} > {log:q} 2>&1"

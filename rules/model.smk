@@ -1,0 +1,94 @@
+rule train:
+    output:
+        model="results/{dataset}/{model}/model.keras",
+        history="results/{dataset}/{model}/history.csv",
+    input:
+        unpack(code("train.py")),
+        data="results/{dataset}/data.npz",
+    params:
+        model=lambda w: wf.as_json(wf.architecture_settings(model_settings(w))),
+        train=lambda w: wf.as_json(wf.train_settings(config["train"], model_settings(w))),
+    threads: 2
+    log:
+        "results/{dataset}/{model}/logs/train.log",
+    benchmark:
+        "results/{dataset}/{model}/benchmarks/train.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    shell:
+        "python {input.script:q} --data {input.data:q} --model-settings {params.model:q}"
+        " --train-settings {params.train:q} --threads {threads}"
+        " --model {output.model:q} --history {output.history:q} > {log:q} 2>&1"
+
+
+rule export_saved_model:
+    output:
+        directory("results/{dataset}/{model}/saved_model"),
+    input:
+        unpack(code("export_saved_model.py")),
+        model="results/{dataset}/{model}/model.keras",
+    log:
+        "results/{dataset}/{model}/logs/export_saved_model.log",
+    benchmark:
+        "results/{dataset}/{model}/benchmarks/export_saved_model.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    shell:
+        "python {input.script:q} --model {input.model:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule convert_float32:
+    output:
+        "results/{dataset}/{model}/model_float32.tflite",
+    input:
+        unpack(code("convert_tflite.py")),
+        saved_model="results/{dataset}/{model}/saved_model",
+    log:
+        "results/{dataset}/{model}/logs/convert_float32.log",
+    benchmark:
+        "results/{dataset}/{model}/benchmarks/convert_float32.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    shell:
+        "python {input.script:q} --kind float32 --saved-model {input.saved_model:q}"
+        " --output {output:q} > {log:q} 2>&1"
+
+
+rule quantize_int8:
+    output:
+        "results/{dataset}/{model}/model_int8.tflite",
+    input:
+        unpack(code("convert_tflite.py")),
+        saved_model="results/{dataset}/{model}/saved_model",
+        data="results/{dataset}/data.npz",
+    params:
+        quantize=wf.as_json(config["quantize"]),
+    log:
+        "results/{dataset}/{model}/logs/quantize_int8.log",
+    benchmark:
+        "results/{dataset}/{model}/benchmarks/quantize_int8.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    shell:
+        "python {input.script:q} --kind int8 --saved-model {input.saved_model:q}"
+        " --data {input.data:q} --settings {params.quantize:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule evaluate:
+    output:
+        "results/{dataset}/{model}/metrics.json",
+    input:
+        unpack(code("evaluate.py")),
+        data="results/{dataset}/data.npz",
+        model="results/{dataset}/{model}/model.keras",
+        float32="results/{dataset}/{model}/model_float32.tflite",
+        int8="results/{dataset}/{model}/model_int8.tflite",
+    log:
+        "results/{dataset}/{model}/logs/evaluate.log",
+    benchmark:
+        "results/{dataset}/{model}/benchmarks/evaluate.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    shell:
+        "python {input.script:q} --data {input.data:q} --keras {input.model:q}"
+        " --tflite float32={input.float32:q} int8={input.int8:q} --output {output:q} > {log:q} 2>&1"

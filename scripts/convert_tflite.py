@@ -1,0 +1,48 @@
+"""Convert a SavedModel to a float32 .tflite, or to a fully int8 .tflite with real calibration images."""
+
+import argparse
+import json
+
+from coralbuild.atomic import atomic_output
+from coralbuild.datasets import load_split
+from coralbuild.errors import BadInput, reports_bad_input
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--saved-model", required=True, help="SavedModel folder")
+    parser.add_argument("--kind", choices=["float32", "int8"], required=True)
+    parser.add_argument("--data", help="prepared split (.npz) with the calibration images (int8 only)")
+    parser.add_argument("--settings", type=json.loads, default={}, help="quantize section (JSON; int8 only)")
+    parser.add_argument("--output", required=True, help="the .tflite to write")
+    args = parser.parse_args(argv)
+    if args.kind == "int8" and not args.data:
+        parser.error("--kind int8 needs --data")
+    return args
+
+
+def representative_images(data_path, count):
+    """The first `count` training images (the split is already a seeded shuffle)."""
+    images = load_split(data_path)["x_train"]
+    if count > len(images):
+        raise BadInput(f"quantize.representative_samples is {count} but {data_path} has {len(images)} training images")
+    return images[:count]
+
+
+@reports_bad_input
+def main(argv=None):
+    args = parse_args(argv)
+    from coralbuild.conversion import convert_float32, convert_int8
+
+    if args.kind == "float32":
+        model = convert_float32(args.saved_model)
+    else:
+        images = representative_images(args.data, args.settings["representative_samples"])
+        model = convert_int8(args.saved_model, images, args.settings["io_type"])
+    with atomic_output(args.output) as temporary:
+        temporary.write_bytes(model)
+    print(f"wrote {args.output}: {len(model)} bytes")
+
+
+if __name__ == "__main__":
+    main()

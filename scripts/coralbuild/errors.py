@@ -1,0 +1,22 @@
+"""The project's own error for bad input, and the CLI wrapper that reports it in one line."""
+
+import functools
+import sys
+
+
+class BadInput(Exception):
+    """Input the user can fix: a corrupt file, a bad setting. The message names the culprit."""
+
+
+def reports_bad_input(main):
+    """Run a CLI `main`, turning BadInput into one `error:` line on stderr and exit status 1."""
+
+    @functools.wraps(main)
+    def wrapper(argv=None):
+        try:
+            return main(argv)
+        except BadInput as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(1)
+
+    return wrapper

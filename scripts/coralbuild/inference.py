@@ -1,0 +1,44 @@
+"""Run .tflite models with the LiteRT interpreter (ai-edge-litert)."""
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+from coralbuild.errors import BadInput
+from coralbuild.preprocessing import to_model_input
+
+
+def load_interpreter(path, threads=1):
+    try:
+        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as error:
+        raise BadInput(f"{path}: the LiteRT interpreter cannot load it ({_first_line(error)})") from None
+    return interpreter
+
+
+def model_inputs(interpreter, images):
+    """Images (uint8, N x H x W) as batch-1 arrays in the type and quantization of the input."""
+    detail = interpreter.get_input_details()[0]
+    values = to_model_input(images)
+    if detail["dtype"] != np.float32:
+        scale, zero_point = detail["quantization"]
+        info = np.iinfo(detail["dtype"])
+        values = np.clip(np.round(values / scale + zero_point), info.min, info.max)
+    return values.astype(detail["dtype"])[:, np.newaxis]
+
+
+def predict_labels(interpreter, images):
+    """Top-1 class of every image, one invoke per image (the models have a batch-1 input)."""
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+    labels = np.empty(len(images), dtype=np.int64)
+    for position, sample in enumerate(model_inputs(interpreter, images)):
+        interpreter.set_tensor(input_index, sample)
+        interpreter.invoke()
+        # argmax is unchanged by the output's affine dequantization (positive scale).
+        labels[position] = int(np.argmax(interpreter.get_tensor(output_index)[0]))
+    return labels
+
+
+def _first_line(error):
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

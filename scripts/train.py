@@ -1,0 +1,43 @@
+"""Train a model from config on a prepared split; write the .keras checkpoint and history.csv."""
+
+import argparse
+import json
+
+from coralbuild.atomic import atomic_output
+from coralbuild.datasets import load_split, num_classes
+from coralbuild.errors import reports_bad_input
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", required=True, help="prepared split (.npz)")
+    parser.add_argument("--model-settings", type=json.loads, required=True, help="models.<name> section (JSON)")
+    parser.add_argument("--train-settings", type=json.loads, required=True,
+                        help="train section merged with the model's own overrides (JSON)")
+    parser.add_argument("--threads", type=int, default=1, help="TensorFlow thread pool size")
+    parser.add_argument("--model", required=True, help="the .keras checkpoint to write")
+    parser.add_argument("--history", required=True, help="per-epoch loss and accuracy (CSV)")
+    return parser.parse_args(argv)
+
+
+@reports_bad_input
+def main(argv=None):
+    args = parse_args(argv)
+    # TensorFlow is imported after argument parsing so that --help stays fast.
+    from coralbuild.models import build_model
+    from coralbuild.training import configure_tensorflow, train
+
+    configure_tensorflow(args.threads, args.train_settings["seed"])
+    split = load_split(args.data)
+    input_shape = split["x_train"].shape[1:] + (1,)
+    model = build_model(args.model_settings, input_shape, num_classes(split["y_train"]))
+    model.summary(print_fn=print)
+    history = train(model, split, args.train_settings, args.threads)
+    with atomic_output(args.model) as temporary:
+        model.save(temporary)
+    with atomic_output(args.history) as temporary:
+        history.to_csv(temporary, index=False)
+
+
+if __name__ == "__main__":
+    main()
