@@ -17,7 +17,8 @@ def validated(config):
         validate(config, "../config/schema.yaml", set_default=False)
         wf.check_dataset_sources(config["datasets"])
     except WorkflowError as error:
-        cause = next((arg for arg in error.args if isinstance(arg, ValidationError)), None)
+        # snakemake.utils.validate wraps the jsonschema error, whose key path we want.
+        cause = error.__context__ if isinstance(error.__context__, ValidationError) else None
         raise WorkflowError(wf.describe_validation_error(cause) if cause else str(error)) from None
     except wf.ConfigError as error:
         raise WorkflowError(str(error)) from None

@@ -1,0 +1,104 @@
+"""Read the structure of a .tflite file (operators, tensors, quantization) without running it.
+
+Uses the `tflite` package, a maintained reader generated from TFLite's flatbuffer schema.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import tflite
+
+from coralbuild.errors import BadInput
+
+TENSOR_TYPE_NAMES = {
+    value: name for name, value in vars(tflite.TensorType).items() if not name.startswith("_")
+}
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    dtype: str  # TFLite type name: "INT8", "UINT8", "INT32", "FLOAT32", ...
+    shape: tuple
+    shape_signature: tuple  # -1 marks a dynamic dimension
+    is_constant: bool  # backed by a buffer holding data (weights, biases)
+    quantization_scales: int  # 0: not quantized, 1: per-tensor, >1: per-channel
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str  # builtin operator name, or the custom code of a custom operator
+    version: int
+    inputs: tuple  # tensor indices; -1 is an omitted optional input
+    outputs: tuple
+    is_custom: bool
+
+
+@dataclass(frozen=True)
+class TFLiteModel:
+    tensors: tuple
+    operators: tuple
+    inputs: tuple
+    outputs: tuple
+    subgraphs: int
+
+    def op_names(self):
+        return [operator.name for operator in self.operators]
+
+
+def read_tflite(path):
+    """The main subgraph of the .tflite at `path`, or BadInput if it is not a TFLite model."""
+    path = Path(path)
+    data = path.read_bytes()
+    if len(data) < 8 or not tflite.Model.ModelBufferHasIdentifier(data, 0):
+        raise BadInput(f"{path}: not a TFLite model (no TFL3 file identifier)")
+    try:
+        return _read(tflite.Model.GetRootAsModel(data, 0))
+    except (IndexError, ValueError, TypeError, AttributeError, UnicodeDecodeError) as error:
+        raise BadInput(f"{path}: corrupt TFLite model ({type(error).__name__}: {error})") from None
+
+
+def _read(model):
+    if model.SubgraphsLength() < 1:
+        raise ValueError("the model has no subgraph")
+    graph = model.Subgraphs(0)
+    tensors = tuple(_tensor(model, graph.Tensors(i)) for i in range(graph.TensorsLength()))
+    operators = tuple(_operator(model, graph.Operators(i)) for i in range(graph.OperatorsLength()))
+    return TFLiteModel(
+        tensors=tensors,
+        operators=operators,
+        inputs=tuple(graph.InputsAsNumpy()) if graph.InputsLength() else (),
+        outputs=tuple(graph.OutputsAsNumpy()) if graph.OutputsLength() else (),
+        subgraphs=model.SubgraphsLength(),
+    )
+
+
+def _tensor(model, tensor):
+    quantization = tensor.Quantization()
+    scales = quantization.ScaleLength() if quantization is not None else 0
+    buffer = model.Buffers(tensor.Buffer()) if tensor.Buffer() < model.BuffersLength() else None
+    has_data = buffer is not None and (buffer.DataLength() > 0 or buffer.Size() > 0)
+    shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
+    signature = tuple(int(d) for d in tensor.ShapeSignatureAsNumpy()) if tensor.ShapeSignatureLength() else shape
+    return Tensor(
+        name=(tensor.Name() or b"").decode("utf-8", "replace"),
+        dtype=TENSOR_TYPE_NAMES.get(tensor.Type(), f"TYPE_{tensor.Type()}"),
+        shape=shape,
+        shape_signature=signature,
+        is_constant=has_data,
+        quantization_scales=scales,
+    )
+
+
+def _operator(model, operator):
+    code = model.OperatorCodes(operator.OpcodeIndex())
+    # Opcodes above 127 live in BuiltinCode; DeprecatedBuiltinCode holds min(code, 127).
+    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    is_custom = builtin == tflite.BuiltinOperator.CUSTOM
+    if is_custom:
+        name = (code.CustomCode() or b"").decode("utf-8", "replace")
+    else:
+        name = tflite.BUILTIN_OPCODE2NAME.get(builtin, f"BUILTIN_{builtin}")
+    inputs = tuple(int(i) for i in operator.InputsAsNumpy()) if operator.InputsLength() else ()
+    outputs = tuple(int(i) for i in operator.OutputsAsNumpy()) if operator.OutputsLength() else ()
+    return Operator(name=name, version=code.Version(), inputs=inputs, outputs=outputs, is_custom=is_custom)

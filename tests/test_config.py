@@ -1,0 +1,76 @@
+import copy
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from snakemake.utils import update_config
+
+from conftest import PROJECT, run_snakemake
+from coralbuild.workflow import describe_validation_error
+
+DEFAULT = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())
+VALIDATOR = Draft202012Validator(yaml.safe_load((PROJECT / "config" / "schema.yaml").read_text()))
+
+
+def first_error(config):
+    errors = sorted(VALIDATOR.iter_errors(config), key=lambda error: list(error.absolute_path))
+    return describe_validation_error(errors[0]) if errors else None
+
+
+def changed(path, value):
+    config = copy.deepcopy(DEFAULT)
+    *parents, key = path
+    target = config
+    for parent in parents:
+        target = target[parent]
+    if value is KeyError:
+        del target[key]
+    else:
+        target[key] = value
+    return config
+
+
+def test_default_and_tiny_configs_are_valid():
+    assert first_error(DEFAULT) is None
+    tiny = yaml.safe_load((PROJECT / "config" / "tiny.yaml").read_text())
+    merged = copy.deepcopy(DEFAULT)
+    update_config(merged, tiny)  # how Snakemake merges --configfile files
+    assert first_error(merged) is None
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (["train", "epochs"], 0, "invalid config at train.epochs: 0 is less than the minimum of 1"),
+    (["train", "epochs"], "five", "invalid config at train.epochs: 'five' is not of type 'integer'"),
+    (["train", "epoch"], 3, "invalid config at train: Additional properties are not allowed ('epoch' was unexpected)"),
+    (["surprise"], 1, "invalid config at (top level): Additional properties are not allowed ('surprise' was unexpected)"),
+    (["models", "cnn", "architecture"], "resnet", "invalid config at models.cnn.architecture: 'resnet' is not one of ['cnn', 'mlp']"),
+    (["models", "cnn", "hidden_units"], [3], "invalid config at models.cnn: Additional properties are not allowed ('hidden_units' was unexpected)"),
+    (["models", "a/b"], {"architecture": "mlp", "hidden_units": [8], "dropout": 0.1}, "invalid config at models: 'a/b' does not match"),
+    (["models", "my model;rm"], {"architecture": "mlp", "hidden_units": [8], "dropout": 0.1}, "invalid config at models: 'my model;rm' does not match"),
+    (["quantize", "io_type"], "float16", "invalid config at quantize.io_type: 'float16' is not one of ['uint8', 'int8']"),
+    (["benchmark", "iterations"], KeyError, "invalid config at benchmark: 'iterations' is a required property"),
+    (["datasets", "mnist", "sha256", "train_images"], "abc", "invalid config at datasets.mnist.sha256.train_images: 'abc' does not match"),
+    (["datasets", "mnist", "url"], "https://example.org/", "invalid config at datasets.mnist: 'download_sha256' is a dependency of 'url'"),
+])
+def test_schema_names_the_bad_key(path, value, message):
+    assert first_error(changed(path, value)).startswith(message)
+
+
+def run_dry(project, config_text):
+    (project / "bad.yaml").write_text(config_text)
+    return run_snakemake(project, "-n", "--cores", "1", "--configfile", "bad.yaml")
+
+
+@pytest.mark.parametrize("config_text, message", [
+    ("train: {epochs: 0}", "invalid config at train.epochs: 0 is less than the minimum of 1"),
+    ("models: {cnn: {architecture: resnet}}", "invalid config at models.cnn.architecture: 'resnet' is not one of"),
+    ("datasets: {mnist: {path: nowhere}}", "invalid config at datasets.mnist.path: nowhere/train-images-idx3-ubyte.gz not found"),
+])
+def test_snakemake_stops_with_one_line_naming_the_key(project_copy, config_text, message):
+    result = run_dry(project_copy, config_text)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert message in output
+    line = next(line for line in output.splitlines() if message in line)
+    assert "{" not in line.split(message)[0]  # no schema dump before the message
+    assert not (project_copy / "results").exists()

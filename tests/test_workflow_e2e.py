@@ -1,0 +1,156 @@
+"""The workflow end to end on the tiny config, in a temporary copy of the project."""
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import MNIST, PROJECT, PROJECT_ENTRIES, run_snakemake as snakemake
+from coralbuild.table import COLUMNS
+
+TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
+TFLITE_ARTIFACTS = ["float32", "int8"]
+PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "evaluate", "benchmark_model"]
+
+
+def planned_jobs(project, *args):
+    """Rule -> job count of a dry run (empty when nothing is to be done)."""
+    result = snakemake(project, "-n", "--cores", "2", *TINY, *args)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:")[1].split("total")[0]
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)}
+
+
+def downstream(per_model_from, models=("cnn", "mlp")):
+    """Jobs a change entering at rule `per_model_from` reruns, for the given models."""
+    jobs = {rule: len(models) for rule in PER_MODEL_JOBS[PER_MODEL_JOBS.index(per_model_from):]}
+    return {**jobs, "benchmark_table": 1, "all": 1}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    project = tmp_path_factory.mktemp("e2e")
+    for entry in PROJECT_ENTRIES:
+        source = PROJECT / entry
+        copy = subprocess.run(["cp", "-r", str(source), str(project / entry)], capture_output=True)
+        assert copy.returncode == 0
+    result = snakemake(project, "--cores", "2", *TINY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return project
+
+
+def test_every_artifact_is_made(tiny_run):
+    assert (tiny_run / "results/mnist/data.npz").is_file()
+    for model in ("cnn", "mlp"):
+        folder = tiny_run / "results/mnist" / model
+        for name in ("model.keras", "history.csv", "model_float32.tflite", "model_int8.tflite",
+                     "metrics.json", "benchmark.csv", "saved_model/saved_model.pb"):
+            assert (folder / name).is_file(), name
+        assert len(pd.read_csv(folder / "history.csv")) == 1  # one epoch
+        for rule in PER_MODEL_JOBS:
+            assert (folder / "logs" / f"{rule}.log").is_file()
+            assert (folder / "benchmarks" / f"{rule}.tsv").is_file()
+        assert (folder / "model_int8.tflite").stat().st_size < 0.3 * (folder / "model_float32.tflite").stat().st_size
+    assert not list(tiny_run.glob("results/**/.*tmp-*")), "temporary files left behind"
+
+
+def test_benchmark_table_holds_real_measurements(tiny_run):
+    table = pd.read_csv(tiny_run / "results/benchmark.csv")
+    assert list(table.columns) == COLUMNS
+    assert sorted(zip(table.model, table.artifact)) == [(m, a) for m in ("cnn", "mlp") for a in TFLITE_ARTIFACTS]
+    assert set(table.status) == {"measured"} and set(table.device) == {"cpu"}
+    assert set(table.iterations) == {50} and set(table.warmup) == {5} and set(table.threads) == {1}
+    for row in table.itertuples():
+        folder = tiny_run / "results" / row.dataset / row.model
+        assert row.size_bytes == (folder / f"model_{row.artifact}.tflite").stat().st_size
+        metrics = json.loads((folder / "metrics.json").read_text())["artifacts"][row.artifact]
+        assert row.accuracy == pytest.approx(metrics["accuracy"]) and 0.1 < row.accuracy <= 1
+        assert row.agreement == pytest.approx(metrics["agreement_with_keras"])
+        assert 0 < row.min_ms <= row.median_ms <= row.p90_ms <= row.p99_ms <= row.max_ms
+        assert row.first_invoke_ms > 0 and row.load_ms > 0 and row.std_ms >= 0
+        assert row.throughput_per_s == pytest.approx(1000 / row.mean_ms, rel=1e-3)
+
+
+def test_second_dry_run_has_nothing_to_do(tiny_run):
+    assert planned_jobs(tiny_run) == {}
+
+
+@pytest.mark.parametrize("change, expected", [
+    ("benchmark: {iterations: 60}", {"benchmark_model": 2, "benchmark_table": 1, "all": 1}),
+    ("quantize: {representative_samples: 50}", downstream("quantize_int8") | {"evaluate": 2}),
+    ("train: {epochs: 2}", downstream("train")),
+    ("models: {cnn: {train: {epochs: 2}}}", downstream("train", models=("cnn",))),
+    ("datasets: {mnist: {validation_size: 400}}", downstream("train") | {"prepare_dataset": 1}),
+])
+def test_a_config_change_reruns_exactly_what_it_affects(tiny_run, change, expected):
+    (tiny_run / "change.yaml").write_text(change)
+    assert planned_jobs(tiny_run, "change.yaml") == expected
+
+
+@pytest.mark.parametrize("code_file, expected", [
+    ("scripts/convert_tflite.py", {**downstream("convert_float32")}),
+    ("scripts/coralbuild/latency.py", {"benchmark_model": 2, "benchmark_table": 1, "all": 1}),
+])
+def test_a_code_edit_reruns_the_rules_that_run_it(tiny_run, code_file, expected):
+    path = tiny_run / code_file
+    original, stat = path.read_text(), path.stat()
+    path.write_text(original + "\n# edited\n")
+    try:
+        assert planned_jobs(tiny_run) == expected
+    finally:
+        path.write_text(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert planned_jobs(tiny_run) == {}
+
+
+def test_datasets_from_a_url_are_downloaded_verified_and_run_side_by_side(project_copy):
+    handler = partial(SimpleHTTPRequestHandler, directory=str(MNIST))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        default = yaml.safe_load((PROJECT / "config/config.yaml").read_text())["datasets"]["mnist"]
+        download_sha256 = {
+            part: hashlib.sha256((MNIST / name).read_bytes()).hexdigest()
+            for part, name in [("train_images", "train-images-idx3-ubyte.gz"), ("train_labels", "train-labels-idx1-ubyte.gz"),
+                               ("test_images", "t10k-images-idx3-ubyte.gz"), ("test_labels", "t10k-labels-idx1-ubyte.gz")]
+        }
+        served = {"url": f"http://127.0.0.1:{server.server_port}/", "sha256": default["sha256"],
+                  "download_sha256": download_sha256, "validation_size": 500, "seed": 0, "max_test_size": 100}
+        (project_copy / "two.yaml").write_text(yaml.safe_dump({"datasets": {"served": served}}))
+        assert planned_jobs(project_copy, "two.yaml")["prepare_dataset"] == 2  # mnist and served
+        result = snakemake(project_copy, "results/served/data.npz", "--cores", "2", *TINY, "two.yaml")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert len(list((project_copy / "results/served/downloads").glob("*.gz"))) == 4
+        assert "100%" in (project_copy / "results/served/logs/download_train-images-idx3-ubyte.gz.log").read_text()
+
+        download_sha256["test_labels"] = "0" * 64
+        (project_copy / "two.yaml").write_text(yaml.safe_dump({"datasets": {"bad": {**served, "download_sha256": download_sha256}}}))
+        result = snakemake(project_copy, "results/bad/data.npz", "--cores", "2", *TINY, "two.yaml")
+        assert result.returncode != 0
+        assert "t10k-labels-idx1-ubyte.gz: downloaded file has sha256" in result.stdout + result.stderr
+        assert not (project_copy / "results/bad/downloads/t10k-labels-idx1-ubyte.gz").exists()
+        assert not (project_copy / "results/bad/data.npz").exists()
+    finally:
+        server.shutdown()
+
+
+def test_a_corrupt_dataset_file_stops_the_run_naming_it(project_copy):
+    labels = project_copy / "resources/datasets/mnist/train-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:10000])
+    result = snakemake(project_copy, "results/mnist/data.npz", "--cores", "1", *TINY)
+    assert result.returncode != 0
+    log = (project_copy / "results/mnist/logs/prepare_dataset.log").read_text().strip().splitlines()
+    assert re.match(r"error: .*train-labels-idx1-ubyte\.gz: truncated or corrupt gzip", log[-1])
+    assert log[-1] in result.stdout + result.stderr  # shown to the user (show-failed-logs)
+    assert not (project_copy / "results/mnist/data.npz").exists()
