@@ -4,6 +4,7 @@ Imported while Snakemake builds the DAG, so it must stay light: standard library
 """
 
 import ast
+import functools
 import json
 from pathlib import Path
 
@@ -94,6 +95,7 @@ def code_files(script):
     return [str(script)] + sorted(str(path) for path in found)
 
 
+@functools.lru_cache(maxsize=None)  # every rule asks; parse each file once per DAG build
 def _imported_package_files(source, package_dir):
     names = set()
     for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
@@ -109,4 +111,4 @@ def _imported_package_files(source, package_dir):
         files.add(package_dir / "__init__.py")
         if len(parts) > 1 and (package_dir / f"{parts[1]}.py").is_file():
             files.add(package_dir / f"{parts[1]}.py")
-    return files
+    return frozenset(files)
