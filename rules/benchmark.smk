@@ -17,7 +17,7 @@ rule benchmark_model:
     conda:
         "../envs/litert.yaml"
     shell:
-        "python {input.script:q} --dataset {wildcards.dataset} --model {wildcards.model}"
+        "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
         " --data {input.data:q} --metrics {input.metrics:q}"
         " --tflite float32={input.float32:q} int8={input.int8:q}"
         " --settings {params.benchmark:q} --output {output:q} > {log:q} 2>&1"

@@ -1,6 +1,7 @@
 # Config validation and the helpers the rules share. No TensorFlow here: dry runs stay fast.
 
 import sys
+from pathlib import Path
 
 from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError

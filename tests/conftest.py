@@ -43,18 +43,21 @@ def run_script(name, *args, cwd=PROJECT):
     )
 
 
-@pytest.fixture
-def project_copy(tmp_path):
+def copy_project(destination):
     """A copy of the project to run Snakemake in, without results or state of the checkout."""
-    copy = tmp_path / "project"
-    copy.mkdir()
+    destination.mkdir(exist_ok=True)
     for entry in PROJECT_ENTRIES:
         source = PROJECT / entry
         if source.is_dir():
-            shutil.copytree(source, copy / entry, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, destination / entry, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():
-            shutil.copy2(source, copy / entry)
-    return copy
+            shutil.copy2(source, destination / entry)
+    return destination
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    return copy_project(tmp_path / "project")
 
 
 def shared_path(*parts):

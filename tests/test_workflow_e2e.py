@@ -4,7 +4,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import MNIST, PROJECT, PROJECT_ENTRIES, run_snakemake as snakemake
+from conftest import MNIST, PROJECT, copy_project, run_snakemake as snakemake
 from coralbuild.table import COLUMNS
 
 TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
@@ -40,11 +39,7 @@ def downstream(per_model_from, models=("cnn", "mlp")):
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    project = tmp_path_factory.mktemp("e2e")
-    for entry in PROJECT_ENTRIES:
-        source = PROJECT / entry
-        copy = subprocess.run(["cp", "-r", str(source), str(project / entry)], capture_output=True)
-        assert copy.returncode == 0
+    project = copy_project(tmp_path_factory.mktemp("e2e"))
     result = snakemake(project, "--cores", "2", *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
     return project
