@@ -12,6 +12,7 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/dataset.smk"
 include: "rules/model.smk"
+include: "rules/compile.smk"
 include: "rules/benchmark.smk"
 
 

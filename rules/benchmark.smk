@@ -29,9 +29,13 @@ rule benchmark_table:
     input:
         unpack(code("collect_benchmark.py")),
         tables=all_models("results/{dataset}/{model}/benchmark.csv"),
+        compiled=compile_reports(),
+    params:
+        compile_skipped=f"skipped: {NO_COMPILER}" if NO_COMPILER else "",
     log:
         "results/logs/benchmark_table.log",
     conda:
         "../envs/data.yaml"
     shell:
-        "python {input.script:q} --inputs {input.tables:q} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} --inputs {input.tables:q} --compile-reports {input.compiled:q}"
+        " --compile-skipped={params.compile_skipped:q} --output {output:q} > {log:q} 2>&1"

@@ -5,11 +5,13 @@ from pathlib import Path
 
 from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from coralbuild import workflow as wf
+from coralbuild.compiler import HOW_TO_GET_ONE, find_compiler
 
 
 def validated(config):
@@ -27,6 +29,14 @@ def validated(config):
 
 
 validated(config)
+
+# The Edge TPU compiler, found once per DAG build; without one the compile stage is left out
+# (auto), stops the run (required), or is never wanted (off).
+COMPILER, NO_COMPILER = find_compiler(config["compile"])
+if COMPILER is None and config["compile"]["compiler"] == "required":
+    raise WorkflowError(f"compile.compiler is required, but no compiler was found ({NO_COMPILER}); to get one, {HOW_TO_GET_ONE}")
+if COMPILER is None and config["compile"]["compiler"] == "auto":
+    logger.warning(f"Edge TPU compile left out: {NO_COMPILER}. To compile, {HOW_TO_GET_ONE}.")
 
 
 wildcard_constraints:
@@ -53,3 +63,8 @@ def model_settings(wildcards):
 def all_models(pattern):
     """`pattern` expanded over every configured dataset and model."""
     return expand(pattern, dataset=config["datasets"], model=config["models"])
+
+
+def compile_reports():
+    """Every model's compile folder, when the compile stage runs."""
+    return all_models("results/{dataset}/{model}/edgetpu") if COMPILER else []

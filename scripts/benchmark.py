@@ -8,7 +8,7 @@ import pandas as pd
 
 from coralbuild.atomic import atomic_output
 from coralbuild.benchmarking import time_cpu_invokes
-from coralbuild.table import COLUMNS
+from coralbuild.table import MEASUREMENT_COLUMNS
 from coralbuild.datasets import load_split
 from coralbuild.errors import reports_bad_input
 
@@ -46,7 +46,7 @@ def main(argv=None):
             })
             print(f"{artifact} on {device}: median {timing['median_ms']:.4f} ms")
     with atomic_output(args.output) as temporary:
-        pd.DataFrame(rows, columns=COLUMNS).to_csv(temporary, index=False, float_format="%.6g")
+        pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS).to_csv(temporary, index=False, float_format="%.6g")
 
 
 if __name__ == "__main__":

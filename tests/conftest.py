@@ -29,18 +29,37 @@ def write_idx(path, array, magic=None, compress=True):
     return content
 
 
-def run_snakemake(project, *args):
-    """Snakemake as a user runs it: with this environment's python first on PATH, as the jobs'
-    shell commands call `python`."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=project, capture_output=True, text=True, env=env)
+def environment(path_first=(), **variables):
+    """This environment's variables with `path_first` folders, then this Python's, first on PATH
+    (the jobs' shell commands call `python`), plus `variables`."""
+    path = os.pathsep.join([*map(str, path_first), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, **variables}
 
 
-def run_script(name, *args, cwd=PROJECT):
-    return subprocess.run(
-        [sys.executable, str(SCRIPTS / name), *map(str, args)],
-        cwd=cwd, capture_output=True, text=True,
-    )
+def run_snakemake(project, *args, path_first=(), **variables):
+    """Snakemake as a user runs it from the project folder."""
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=project, capture_output=True,
+                          text=True, env=environment(path_first, **variables))
+
+
+def run_script(name, *args, cwd=PROJECT, path_first=(), **variables):
+    return subprocess.run([sys.executable, str(SCRIPTS / name), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env=environment(path_first, **variables))
+
+
+def make_stand_in(folder):
+    """`folder` with an `edgetpu_compiler` in it: the STAND-IN of tests/stand_in (not Coral's compiler)."""
+    folder.mkdir(exist_ok=True)
+    executable = folder / "edgetpu_compiler"
+    executable.write_text(f'#!/bin/sh\n# STAND-IN for edgetpu_compiler (tests only)\n'
+                          f'exec "{sys.executable}" "{PROJECT / "tests/stand_in/edgetpu_compiler.py"}" "$@"\n')
+    executable.chmod(0o755)
+    return folder
+
+
+@pytest.fixture
+def stand_in_compiler(tmp_path):
+    return make_stand_in(tmp_path / "stand-in-bin")
 
 
 def copy_project(destination):
@@ -66,3 +85,10 @@ def shared_path(*parts):
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared exists only beside the development checkout)")
     return path
+
+
+def skip_if_a_real_compiler_is_installed():
+    """Cases that need the compiler to be absent cannot run where Coral's compiler is installed."""
+    real = shutil.which("edgetpu_compiler")
+    if real:
+        pytest.skip(f"a real edgetpu_compiler is installed ({real}); its absence cannot be simulated here")

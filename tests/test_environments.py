@@ -13,7 +13,8 @@ from coralbuild.workflow import code_files
 
 # Import name -> PyPI package, for the third-party modules the scripts use.
 PACKAGE_OF = {"tensorflow": "tensorflow-cpu", "keras": "keras", "ai_edge_litert": "ai-edge-litert",
-              "numpy": "numpy", "pandas": "pandas", "tqdm": "tqdm", "tflite": "tflite", "yaml": "pyyaml"}
+              "numpy": "numpy", "pandas": "pandas", "tqdm": "tqdm", "tflite": "tflite", "yaml": "pyyaml",
+              "flatbuffers": "flatbuffers"}
 RULE = re.compile(r'^rule (\w+):(.*?)(?=^rule |\Z)', re.MULTILINE | re.DOTALL)
 
 

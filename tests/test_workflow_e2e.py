@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import MNIST, PROJECT, copy_project, run_snakemake as snakemake
+from conftest import (MNIST, PROJECT, copy_project, make_stand_in, run_snakemake as snakemake,
+                      skip_if_a_real_compiler_is_installed)
 from coralbuild.table import COLUMNS
 
 TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
@@ -20,9 +22,9 @@ TFLITE_ARTIFACTS = ["float32", "int8"]
 PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "evaluate", "benchmark_model"]
 
 
-def planned_jobs(project, *args):
+def planned_jobs(project, *args, **options):
     """Rule -> job count of a dry run (empty when nothing is to be done)."""
-    result = snakemake(project, "-n", "--cores", "2", *TINY, *args)
+    result = snakemake(project, "-n", "--cores", "2", *TINY, *args, **options)
     assert result.returncode == 0, result.stderr
     output = result.stdout + result.stderr
     if "Nothing to be done" in output:
@@ -149,3 +151,87 @@ def test_a_corrupt_dataset_file_stops_the_run_naming_it(project_copy):
     assert re.match(r"error: .*train-labels-idx1-ubyte\.gz: truncated or corrupt gzip", log[-1])
     assert log[-1] in result.stdout + result.stderr  # shown to the user (show-failed-logs)
     assert not (project_copy / "results/mnist/data.npz").exists()
+
+
+# The compile stage in the workflow: without a compiler, and with the STAND-IN edgetpu_compiler
+# of tests/stand_in (not Coral's compiler) on PATH.
+
+NO_COMPILER = "skipped: no edgetpu_compiler on PATH and no compile.container_image configured"
+
+
+def compile_statuses(project):
+    table = pd.read_csv(project / "results/benchmark.csv")
+    return dict(zip(table.model + "/" + table.artifact, table.compile_status))
+
+
+def test_without_a_compiler_the_table_says_why(tiny_run):
+    skip_if_a_real_compiler_is_installed()
+    assert set(compile_statuses(tiny_run).values()) == {NO_COMPILER}
+    table = pd.read_csv(tiny_run / "results/benchmark.csv")
+    assert table[["ops_total", "ops_edgetpu", "edgetpu_segments", "compiler_version"]].isna().all().all()
+    dry_run = snakemake(tiny_run, "-n", "--cores", "1", *TINY)
+    assert (dry_run.stdout + dry_run.stderr).count("Edge TPU compile left out: no edgetpu_compiler on PATH") == 1
+
+
+@pytest.fixture(scope="module")
+def compiled_run(tiny_run, tmp_path_factory):
+    """The tiny run copied (results included) and continued with the stand-in compiler on PATH."""
+    project = tmp_path_factory.mktemp("compiled") / "project"
+    shutil.copytree(tiny_run, project, symlinks=True)
+    stand_in = make_stand_in(tmp_path_factory.mktemp("stand-in-bin"))
+    planned = planned_jobs(project, path_first=[stand_in])
+    result = snakemake(project, "--cores", "2", *TINY, path_first=[stand_in])
+    assert result.returncode == 0, result.stderr[-3000:]
+    return project, stand_in, planned
+
+
+def test_a_compiler_adds_only_the_compile_jobs(compiled_run):
+    _, _, planned = compiled_run
+    assert planned == {"compile_edgetpu": 2, "benchmark_table": 1, "all": 1}
+
+
+def test_compiled_models_fill_the_compile_columns(compiled_run):
+    project, _, _ = compiled_run
+    table = pd.read_csv(project / "results/benchmark.csv")
+    assert set(table.compile_status) == {"compiled"}
+    assert set(table.compiler_version) == {"16.0.384591198"} and set(table.min_runtime_version) == {13}
+    assert (table.ops_edgetpu == table.ops_total).all() and set(table.ops_cpu) == {0}
+    assert set(table.edgetpu_segments) == {1} and (table.onchip_bytes > 0).all()
+    for model in ("cnn", "mlp"):
+        assert (project / f"results/mnist/{model}/edgetpu/model_int8_edgetpu.tflite").is_file()
+        assert "compile status: compiled" in (project / f"results/mnist/{model}/logs/compile_edgetpu.log").read_text()
+
+
+def test_a_failed_compile_is_a_table_row_and_the_run_completes(compiled_run, tmp_path):
+    project, stand_in, _ = compiled_run
+    (project / "change.yaml").write_text("compile: {min_runtime_version: 14}")
+    result = snakemake(project, "--cores", "2", *TINY, "change.yaml", path_first=[stand_in], STAND_IN_MODE="not_quantized")
+    assert result.returncode == 0, result.stderr[-3000:]
+    statuses = set(compile_statuses(project).values())
+    assert len(statuses) == 1 and statuses.pop().startswith("failed: the compiler says 'Model not quantized'")
+    assert not (project / "results/mnist/cnn/edgetpu/model_int8_edgetpu.tflite").exists()
+
+
+def test_compile_off_plans_no_compile_job(compiled_run):
+    project, stand_in, _ = compiled_run
+    (project / "off.yaml").write_text("compile: {compiler: 'off'}")
+    planned = planned_jobs(project, "off.yaml", path_first=[stand_in])
+    assert "compile_edgetpu" not in planned and planned.get("benchmark_table") == 1
+
+
+def test_required_compiler_missing_stops_before_any_job(tiny_run):
+    skip_if_a_real_compiler_is_installed()
+    (tiny_run / "required.yaml").write_text("compile: {compiler: required}")
+    result = snakemake(tiny_run, "-n", "--cores", "1", *TINY, "required.yaml")
+    assert result.returncode != 0
+    assert "compile.compiler is required, but no compiler was found" in result.stdout + result.stderr
+    assert "Job stats" not in result.stdout + result.stderr
+
+
+def test_asking_for_a_compiled_model_without_a_compiler_says_how_to_get_one(tiny_run):
+    skip_if_a_real_compiler_is_installed()
+    result = snakemake(tiny_run, "results/mnist/cnn/edgetpu", "--cores", "1", *TINY)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "cannot compile results/mnist/cnn/model_int8.tflite: no edgetpu_compiler on PATH" in output
+    assert "Coral's apt repository" in output and not (tiny_run / "results/mnist/cnn/edgetpu").exists()

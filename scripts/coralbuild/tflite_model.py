@@ -32,6 +32,7 @@ class Operator:
     inputs: tuple  # tensor indices; -1 is an omitted optional input
     outputs: tuple
     is_custom: bool
+    custom_options: bytes = b""  # custom operators only (a FlexBuffer for edgetpu-custom-op)
 
 
 @dataclass(frozen=True)
@@ -101,4 +102,6 @@ def _operator(model, operator):
         name = tflite.BUILTIN_OPCODE2NAME.get(builtin, f"BUILTIN_{builtin}")
     inputs = tuple(int(i) for i in operator.InputsAsNumpy()) if operator.InputsLength() else ()
     outputs = tuple(int(i) for i in operator.OutputsAsNumpy()) if operator.OutputsLength() else ()
-    return Operator(name=name, version=code.Version(), inputs=inputs, outputs=outputs, is_custom=is_custom)
+    options = operator.CustomOptionsAsNumpy().tobytes() if is_custom and operator.CustomOptionsLength() else b""
+    return Operator(name=name, version=code.Version(), inputs=inputs, outputs=outputs, is_custom=is_custom,
+                    custom_options=options)

@@ -1,0 +1,19 @@
+# The Edge TPU compile stage runs where a compiler is found (config `compile`, see config/README.md).
+
+rule compile_edgetpu:
+    output:
+        directory("results/{dataset}/{model}/edgetpu"),
+    input:
+        unpack(code("compile_edgetpu.py")),
+        model="results/{dataset}/{model}/model_int8.tflite",
+    params:
+        compile=wf.as_json(config["compile"]),
+    log:
+        "results/{dataset}/{model}/logs/compile_edgetpu.log",
+    benchmark:
+        "results/{dataset}/{model}/benchmarks/compile_edgetpu.tsv"
+    conda:
+        "../envs/litert.yaml"
+    shell:
+        "python {input.script:q} --model {input.model:q} --settings {params.compile:q}"
+        " --output {output:q} > {log:q} 2>&1"

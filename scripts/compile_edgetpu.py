@@ -1,0 +1,43 @@
+"""Compile model_int8.tflite for the Edge TPU into a folder: the compiled model (when it
+compiles), the compiler's .log and captured output, and compile.json (parsed outcome)."""
+
+import argparse
+import json
+
+from coralbuild.atomic import atomic_output
+from coralbuild.compiler import HOW_TO_GET_ONE, find_compiler
+from coralbuild.edgetpu_compile import compile_model, compiler_version
+from coralbuild.errors import BadInput, reports_bad_input
+from coralbuild.tflite_model import read_tflite
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", required=True, help="the int8 .tflite to compile")
+    parser.add_argument("--settings", type=json.loads, required=True, help="compile section (JSON)")
+    parser.add_argument("--output", required=True, help="folder to create")
+    return parser.parse_args(argv)
+
+
+@reports_bad_input
+def main(argv=None):
+    args = parse_args(argv)
+    compiler, missing = find_compiler(args.settings)
+    if compiler is None:
+        raise BadInput(f"cannot compile {args.model}: {missing}; {HOW_TO_GET_ONE}")
+    read_tflite(args.model)  # a clear error for a file that is not a TFLite model
+    with atomic_output(args.output, directory=True) as folder:
+        record = {"version": compiler_version(compiler, str(folder.parent.resolve())), "options": args.settings}
+        record |= compile_model(compiler, args.settings, args.model, folder)
+        print(f"{record['compiler']}: {record['version']}")
+        print(f"$ {' '.join(record['command'])}\n{(folder / 'compiler.stdout').read_text()}")
+        for difference in record["disagreements"]:
+            print(f"warning: the compiler's log and the compiled model differ: {difference}")
+        print(f"compile status: {record['status']}")
+        (folder / "compile.json").write_text(json.dumps(record, indent=2) + "\n")
+        if record["status"] != "compiled" and args.settings["compiler"] == "required":
+            raise BadInput(f"{args.model}: {record['status']} (compile.compiler is required)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The compile script with a STAND-IN for edgetpu_compiler (tests/stand_in), in each known outcome.
+
+The stand-in follows the real command line and output format; it is not Coral's compiler.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT, run_script, skip_if_a_real_compiler_is_installed
+from coralbuild.edgetpu_inspect import inspect_compiled
+
+MODEL = PROJECT / "tests/data/cnn_int8.tflite"
+SETTINGS = {"compiler": "auto", "container_image": None, "min_runtime_version": 13, "search_delegate": False,
+            "delegate_search_step": None, "timeout_s": 30, "extra_args": []}
+
+
+def compile_with(tmp_path, path_first, mode="success", **settings):
+    model = tmp_path / "model_int8.tflite"
+    model.write_bytes(MODEL.read_bytes())
+    result = run_script("compile_edgetpu.py", "--model", model, "--settings", json.dumps({**SETTINGS, **settings}),
+                        "--output", tmp_path / "edgetpu", path_first=path_first, STAND_IN_MODE=mode)
+    record_path = tmp_path / "edgetpu" / "compile.json"
+    return result, json.loads(record_path.read_text()) if record_path.exists() else None
+
+
+def test_success_keeps_model_log_output_and_a_parsed_record(tmp_path, stand_in_compiler):
+    result, record = compile_with(tmp_path, [stand_in_compiler])
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "edgetpu"
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "compile.json", "compiler.stdout", "model_int8_edgetpu.log", "model_int8_edgetpu.tflite"]
+    assert record["status"] == "compiled" and record["disagreements"] == []
+    assert record["version"] == "Edge TPU Compiler version 16.0.384591198"
+    arguments = record["command"][1:]
+    assert arguments[:2] == ["-s", "-o"] and arguments[3:7] == ["-m", "13", "--timeout_sec", "30"]
+    assert record["log"]["ops_total"] == 10 and record["log"]["ops_edgetpu"] == 10 and record["log"]["ops_cpu"] == 0
+    assert [row["op"] for row in record["log"]["operations"]][:2] == ["CONV_2D", "FULLY_CONNECTED"]
+    assert "Operator                       Count      Status" in (folder / "compiler.stdout").read_text()  # -s
+    inspection = inspect_compiled(folder / "model_int8_edgetpu.tflite", tmp_path / "model_int8.tflite")
+    assert record["inspection"] == inspection.as_dict()
+    assert inspection.min_runtime_version == 13 and inspection.ops_mapped == 10
+    assert "compile status: compiled" in result.stdout
+
+
+def test_compiler_options_reach_the_command_line(tmp_path, stand_in_compiler):
+    _, record = compile_with(tmp_path, [stand_in_compiler], min_runtime_version=14, search_delegate=True,
+                             delegate_search_step=5, extra_args=["-a"])
+    arguments = record["command"][1:]
+    assert arguments[arguments.index("-m") + 1] == "14"
+    assert arguments[arguments.index("-d") + 1:arguments.index("-d") + 3] == ["-k", "5"]
+    assert "-a" in arguments and arguments[-1].endswith("model_int8.tflite")
+    assert record["inspection"]["min_runtime_version"] == 14
+
+
+def test_partial_mapping_is_parsed_and_agrees_with_the_model(tmp_path, stand_in_compiler):
+    _, record = compile_with(tmp_path, [stand_in_compiler], mode="partial")
+    assert record["status"] == "compiled" and record["disagreements"] == []
+    assert (record["log"]["ops_edgetpu"], record["log"]["ops_cpu"]) == (9, 1)
+    assert record["inspection"]["ops_on_cpu"] == {"QUANTIZE": 1}
+
+
+def test_log_and_model_disagreeing_is_said_where(tmp_path, stand_in_compiler):
+    result, record = compile_with(tmp_path, [stand_in_compiler], mode="mismatch")
+    assert any("ops on the CPU: the compiler's log says 0, the compiled model has 1" in line
+               for line in record["disagreements"])
+    assert "warning: the compiler's log and the compiled model differ" in result.stdout
+
+
+@pytest.mark.parametrize("mode, reason", [
+    ("not_quantized", "the compiler says 'Model not quantized'"),
+    ("op_version", "does not know op QUANTIZE version 3"),
+    ("large_activations", "large activation tensors; try compile.search_delegate"),
+    ("internal_error", "internal compiler error"),
+    ("compilation_failed", "'Compilation failed!' without a reason"),
+    ("no_output", "no output file: the compiler reported success but wrote no model_int8_edgetpu.tflite"),
+    ("zero_subgraphs", "no op mapped to the Edge TPU (0 Edge TPU subgraphs)"),
+    ("hang", "timeout: the compiler still ran after 6 s and was stopped"),
+])
+def test_each_known_failure_is_recorded_with_its_reason(tmp_path, stand_in_compiler, mode, reason):
+    result, record = compile_with(tmp_path, [stand_in_compiler], mode=mode, timeout_s=1 if mode == "hang" else 30)
+    assert result.returncode == 0
+    assert record["status"].startswith("failed: ") and reason in record["status"]
+    assert f"compile status: failed: " in result.stdout
+    assert (tmp_path / "edgetpu/compiler.stdout").read_text().startswith("Edge TPU Compiler version")
+
+
+def test_required_compiler_turns_a_failure_into_an_error(tmp_path, stand_in_compiler):
+    result, record = compile_with(tmp_path, [stand_in_compiler], mode="not_quantized", compiler="required")
+    assert result.returncode == 1 and record is None
+    assert result.stderr.strip().splitlines() == [
+        next(line for line in result.stderr.splitlines() if line.startswith("error: "))]
+    assert "Model not quantized" in result.stderr and "compile status: failed:" in result.stdout
+    assert not list(tmp_path.glob(".edgetpu.tmp-*")) and not (tmp_path / "edgetpu").exists()
+
+
+def test_no_compiler_says_how_to_get_one(tmp_path):
+    skip_if_a_real_compiler_is_installed()
+    result, record = compile_with(tmp_path, [])
+    assert result.returncode == 1 and record is None
+    assert "no edgetpu_compiler on PATH" in result.stderr and "Coral's apt repository" in result.stderr
+    assert "Colab" in result.stderr and "container_image" in result.stderr
+
+
+def test_container_route_mounts_the_model_folder(tmp_path, stand_in_compiler):
+    """With a STAND-IN `docker` that checks the command and runs the stand-in compiler."""
+    skip_if_a_real_compiler_is_installed()
+    bin_dir = tmp_path / "container-bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(f"""#!{sys.executable}
+# STAND-IN for docker (tests only): checks `run --rm --user U:G --volume D:D --workdir D IMAGE edgetpu_compiler ...`.
+import os, sys
+args = sys.argv[1:]
+assert args[:3] == ["run", "--rm", "--user"], args
+folder = args[5].split(":")[0]
+assert args[4] == "--volume" and args[5] == f"{{folder}}:{{folder}}" and args[6:8] == ["--workdir", folder], args
+assert args[8] == "coral/edgetpu-compiler:16" and args[9] == "edgetpu_compiler", args
+os.execv("{stand_in_compiler / 'edgetpu_compiler'}", ["edgetpu_compiler", *args[10:]])
+""")
+    docker.chmod(0o755)
+    # The stand-in compiler is not on PATH: only the container can provide it.
+    result, record = compile_with(tmp_path, [bin_dir], container_image="coral/edgetpu-compiler:16")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert record["status"] == "compiled"
+    assert record["compiler"].startswith("edgetpu_compiler in container image coral/edgetpu-compiler:16 (docker)")
