@@ -6,7 +6,7 @@ VENV := .venv
 CORES ?= all
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test lint lock figures
+.PHONY: run test lint report lock figures
 
 run: $(VENV)/.installed
 	snakemake --cores $(CORES)
@@ -16,6 +16,10 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	snakemake --lint
+
+# The HTML report of the last run: tables and plots with captions.
+report: $(VENV)/.installed
+	snakemake --report results/report.html
 
 # Figures of the default run (per-stage time and memory, accuracy, sizes, dry-run overhead).
 figures: $(VENV)/.installed

@@ -9,14 +9,20 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/dataset.smk"
 include: "rules/model.smk"
 include: "rules/compile.smk"
 include: "rules/benchmark.smk"
+include: "rules/report.smk"
 
 
 rule all:
     input:
         "results/benchmark.csv",
+        "results/summary.csv",
+        rules.plot_results.output,
     default_target: True

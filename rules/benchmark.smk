@@ -1,6 +1,9 @@
-rule benchmark_model:
+# Benchmarks run alone (threads: all cores) so that no other job disturbs the timings.
+
+
+rule benchmark_cpu:
     output:
-        "results/{dataset}/{model}/benchmark.csv",
+        "results/{dataset}/{model}/benchmark_cpu.csv",
     input:
         unpack(code("benchmark.py")),
         data="results/{dataset}/data.npz",
@@ -9,26 +12,53 @@ rule benchmark_model:
         int8="results/{dataset}/{model}/model_int8.tflite",
     params:
         benchmark=wf.as_json(config["benchmark"]),
-    threads: config["benchmark"]["threads"]
+    threads: workflow.cores
     log:
-        "results/{dataset}/{model}/logs/benchmark_model.log",
+        "results/{dataset}/{model}/logs/benchmark_cpu.log",
     benchmark:
-        "results/{dataset}/{model}/benchmarks/benchmark_model.tsv"
+        "results/{dataset}/{model}/benchmarks/benchmark_cpu.tsv"
     conda:
         "../envs/litert.yaml"
     shell:
         "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
-        " --data {input.data:q} --metrics {input.metrics:q}"
+        " --data {input.data:q} --devices cpu --metrics {input.metrics:q}"
         " --tflite float32={input.float32:q} int8={input.int8:q}"
+        " --settings {params.benchmark:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule benchmark_edgetpu:
+    output:
+        "results/{dataset}/{model}/benchmark_edgetpu.csv",
+    input:
+        unpack(code("benchmark.py")),
+        data="results/{dataset}/data.npz",
+        int8="results/{dataset}/{model}/model_int8.tflite",
+        compiled=compile_folder,
+    params:
+        benchmark=wf.as_json(config["benchmark"]),
+        devices=edgetpu_devices(),
+        compiled=lambda w, input: f"--edgetpu-folder={input.compiled}" if input.compiled else f"--no-compiled-model=skipped: {NO_COMPILER}",
+    threads: workflow.cores
+    resources:
+        edgetpu=1,
+    log:
+        "results/{dataset}/{model}/logs/benchmark_edgetpu.log",
+    benchmark:
+        "results/{dataset}/{model}/benchmarks/benchmark_edgetpu.tsv"
+    conda:
+        "../envs/coral.yaml"
+    shell:
+        "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
+        " --data {input.data:q} --devices {params.devices:q} {params.compiled:q} --reference {input.int8:q}"
         " --settings {params.benchmark:q} --output {output:q} > {log:q} 2>&1"
 
 
 rule benchmark_table:
     output:
-        "results/benchmark.csv",
+        report("results/benchmark.csv", caption="../report/benchmark.rst", category="Tables"),
     input:
         unpack(code("collect_benchmark.py")),
-        tables=all_models("results/{dataset}/{model}/benchmark.csv"),
+        tables=benchmark_tables(),
         compiled=compile_reports(),
     params:
         compile_skipped=f"skipped: {NO_COMPILER}" if NO_COMPILER else "",

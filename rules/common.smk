@@ -68,3 +68,18 @@ def all_models(pattern):
 def compile_reports():
     """Every model's compile folder, when the compile stage runs."""
     return all_models("results/{dataset}/{model}/edgetpu") if COMPILER else []
+
+
+def compile_folder(wildcards):
+    """The model's compile folder, or nothing when the compile stage does not run."""
+    return f"results/{wildcards.dataset}/{wildcards.model}/edgetpu" if COMPILER else []
+
+
+def edgetpu_devices():
+    return [device for device in config["benchmark"]["devices"] if device != "cpu"]
+
+
+def benchmark_tables():
+    """Every model's benchmark CSVs: the CPU's, and the Edge TPU's when a device is configured."""
+    kinds = ["cpu"] + (["edgetpu"] if edgetpu_devices() else [])
+    return [path for kind in kinds for path in all_models(f"results/{{dataset}}/{{model}}/benchmark_{kind}.csv")]

@@ -1,4 +1,8 @@
-"""Benchmark one model's .tflite artifacts on the configured devices into a CSV of tidy rows."""
+"""Benchmark one model's artifacts on devices into tidy CSV rows, each measured in a child process.
+
+CPU rows take accuracy from the evaluate stage (agreement with Keras); Edge TPU rows measure the
+compiled model's accuracy on the device and its agreement with the int8 model on the CPU.
+"""
 
 import argparse
 import json
@@ -6,11 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from coralbuild.atomic import atomic_output
-from coralbuild.benchmarking import time_cpu_invokes
-from coralbuild.table import MEASUREMENT_COLUMNS
-from coralbuild.datasets import load_split
-from coralbuild.errors import reports_bad_input
+from coralbuild.errors import BadInput, reports_bad_input
+from coralbuild.measurement import measure_in_child
+from coralbuild.table import COMPILED_MODEL, MEASUREMENT_COLUMNS, read_compile_record, write_table
 
 
 def parse_args(argv):
@@ -18,35 +20,74 @@ def parse_args(argv):
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", required=True, help="prepared split (.npz): test images are the inputs")
-    parser.add_argument("--metrics", required=True, help="metrics.json of the evaluate stage")
-    parser.add_argument("--tflite", nargs="+", required=True, metavar="ARTIFACT=PATH")
+    parser.add_argument("--devices", nargs="+", required=True, help="cpu, or Edge TPU devices (usb, usb:0, pci:0, :0)")
     parser.add_argument("--settings", type=json.loads, required=True, help="benchmark section (JSON)")
     parser.add_argument("--output", required=True, help="CSV to write")
+    cpu = parser.add_argument_group("CPU artifacts")
+    cpu.add_argument("--tflite", nargs="*", default=[], metavar="ARTIFACT=PATH")
+    cpu.add_argument("--metrics", help="metrics.json of the evaluate stage (accuracy of CPU artifacts)")
+    edgetpu = parser.add_argument_group("the compiled model")
+    edgetpu.add_argument("--edgetpu-folder", help="the compile stage's folder")
+    edgetpu.add_argument("--no-compiled-model", help="why there is no compile folder")
+    edgetpu.add_argument("--reference", help="the int8 model, run on the CPU for the agreement")
     return parser.parse_args(argv)
+
+
+def compiled_model(args):
+    """(path of the compiled model, None) or (None, why there is none)."""
+    if args.edgetpu_folder:
+        status = read_compile_record(args.edgetpu_folder)["status"]
+        if status == "compiled":
+            return Path(args.edgetpu_folder) / COMPILED_MODEL, None
+        return None, f"no compiled model (compile {status})"
+    return None, f"no compiled model (compile {args.no_compiled_model})"
+
+
+def cpu_row(args, metrics, artifact, path):
+    row = measure_in_child({"model": path, "device": "cpu", "data": args.data, **run_settings(args)},
+                           args.settings["timeout_s"])
+    if row["status"] == "measured":
+        row.update(accuracy=metrics[artifact]["accuracy"], agreement=metrics[artifact]["agreement_with_keras"],
+                   agreement_reference="keras")
+    return row
+
+
+def edgetpu_row(args, path, device):
+    request = {"model": str(path), "device": device, "data": args.data, "reference": args.reference, **run_settings(args)}
+    row = measure_in_child(request, args.settings["timeout_s"])
+    if row.get("missing") and args.settings["require_device"]:
+        raise BadInput(f"{row['status'].removeprefix('skipped: ')} (benchmark.require_device is true)")
+    return row
+
+
+def run_settings(args):
+    return {key: args.settings[key] for key in ("threads", "warmup", "iterations")}
 
 
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
-    settings = args.settings
-    images = load_split(args.data)["x_test"]
-    metrics = json.loads(Path(args.metrics).read_text())["artifacts"]
     rows = []
+    identity = {"dataset": args.dataset, "model": args.model}
+    metrics = json.loads(Path(args.metrics).read_text())["artifacts"] if args.metrics else {}
     for named in args.tflite:
         artifact, path = named.split("=", 1)
-        for device in settings["devices"]:
-            timing = time_cpu_invokes(path, images, settings["threads"], settings["warmup"], settings["iterations"])
-            rows.append({
-                "dataset": args.dataset, "model": args.model, "artifact": artifact, "device": device,
-                "status": "measured", "size_bytes": Path(path).stat().st_size,
-                "accuracy": metrics[artifact]["accuracy"],
-                "agreement": metrics[artifact]["agreement_with_keras"],
-                "threads": settings["threads"], "warmup": settings["warmup"],
-                "iterations": settings["iterations"], **timing,
-            })
-            print(f"{artifact} on {device}: median {timing['median_ms']:.4f} ms")
-    with atomic_output(args.output) as temporary:
-        pd.DataFrame(rows, columns=MEASUREMENT_COLUMNS).to_csv(temporary, index=False, float_format="%.6g")
+        rows.append({**identity, "artifact": artifact, "device": "cpu", "size_bytes": Path(path).stat().st_size,
+                     **cpu_row(args, metrics, artifact, path)})
+    edgetpu_devices = [device for device in args.devices if device != "cpu"]
+    if edgetpu_devices and (args.edgetpu_folder or args.no_compiled_model):
+        path, missing = compiled_model(args)
+        for device in edgetpu_devices:
+            row = {"status": f"skipped: {missing}"} if path is None else edgetpu_row(args, path, device)
+            size = path.stat().st_size if path is not None else None
+            rows.append({**identity, "artifact": "edgetpu", "device": device, "size_bytes": size, **row})
+    for row in rows:
+        row.update(threads=args.settings["threads"], warmup=args.settings["warmup"], iterations=args.settings["iterations"])
+        if row["status"] != "measured":
+            row.update(threads=None, warmup=None, iterations=None)
+        print(f"{row['artifact']} on {row['device']}: {row['status']}"
+              + (f", median {row['median_ms']:.4f} ms" if row["status"] == "measured" else ""))
+    write_table(pd.DataFrame(rows).reindex(columns=MEASUREMENT_COLUMNS), args.output)
 
 
 if __name__ == "__main__":

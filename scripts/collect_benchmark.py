@@ -4,9 +4,8 @@ import argparse
 
 import pandas as pd
 
-from coralbuild.atomic import atomic_output
 from coralbuild.errors import reports_bad_input
-from coralbuild.table import COLUMNS, compile_facts
+from coralbuild.table import COLUMNS, compile_facts, write_table
 
 
 @reports_bad_input
@@ -23,8 +22,7 @@ def main(argv=None):
              for row in table.itertuples()]
     table = pd.concat([table, pd.DataFrame(facts, index=table.index)], axis=1).reindex(columns=COLUMNS)
     table = table.sort_values(["dataset", "model", "artifact", "device"])
-    with atomic_output(args.output) as temporary:
-        table.to_csv(temporary, index=False, float_format="%.6g")
+    write_table(table, args.output)
     print(table.to_string(index=False))
 
 

@@ -14,7 +14,7 @@ MNIST = PROJECT / "resources" / "datasets" / "mnist"
 sys.path.insert(0, str(SCRIPTS))
 
 # What a temporary copy of the project needs to run the workflow.
-PROJECT_ENTRIES = ["Snakefile", "rules", "scripts", "config", "envs", "resources", "profiles"]
+PROJECT_ENTRIES = ["Snakefile", "rules", "scripts", "config", "envs", "resources", "profiles", "report"]
 
 
 def write_idx(path, array, magic=None, compress=True):

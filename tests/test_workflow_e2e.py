@@ -1,10 +1,12 @@
 """The workflow end to end on the tiny config, in a temporary copy of the project."""
 
+import base64
 import hashlib
 import json
 import os
 import re
 import shutil
+import subprocess
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +21,9 @@ from coralbuild.table import COLUMNS
 
 TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
 TFLITE_ARTIFACTS = ["float32", "int8"]
-PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "evaluate", "benchmark_model"]
+PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "evaluate", "benchmark_cpu",
+                  "benchmark_edgetpu"]
+FINAL_JOBS = {"benchmark_table": 1, "summary_table": 1, "plot_results": 1, "all": 1}
 
 
 def planned_jobs(project, *args, **options):
@@ -36,7 +40,7 @@ def planned_jobs(project, *args, **options):
 def downstream(per_model_from, models=("cnn", "mlp")):
     """Jobs a change entering at rule `per_model_from` reruns, for the given models."""
     jobs = {rule: len(models) for rule in PER_MODEL_JOBS[PER_MODEL_JOBS.index(per_model_from):]}
-    return {**jobs, "benchmark_table": 1, "all": 1}
+    return {**jobs, **FINAL_JOBS}
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +56,15 @@ def test_every_artifact_is_made(tiny_run):
     for model in ("cnn", "mlp"):
         folder = tiny_run / "results/mnist" / model
         for name in ("model.keras", "history.csv", "model_float32.tflite", "model_int8.tflite",
-                     "metrics.json", "benchmark.csv", "saved_model/saved_model.pb"):
+                     "metrics.json", "benchmark_cpu.csv", "benchmark_edgetpu.csv", "saved_model/saved_model.pb"):
             assert (folder / name).is_file(), name
         assert len(pd.read_csv(folder / "history.csv")) == 1  # one epoch
         for rule in PER_MODEL_JOBS:
             assert (folder / "logs" / f"{rule}.log").is_file()
             assert (folder / "benchmarks" / f"{rule}.tsv").is_file()
+    assert (tiny_run / "results/summary.csv").is_file()
+    for plot in ("latency", "accuracy_vs_size", "training_curves", "edgetpu_ops"):
+        assert (tiny_run / f"results/plots/{plot}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (folder / "model_int8.tflite").stat().st_size < 0.3 * (folder / "model_float32.tflite").stat().st_size
     assert not list(tiny_run.glob("results/**/.*tmp-*")), "temporary files left behind"
 
@@ -65,10 +72,15 @@ def test_every_artifact_is_made(tiny_run):
 def test_benchmark_table_holds_real_measurements(tiny_run):
     table = pd.read_csv(tiny_run / "results/benchmark.csv")
     assert list(table.columns) == COLUMNS
-    assert sorted(zip(table.model, table.artifact)) == [(m, a) for m in ("cnn", "mlp") for a in TFLITE_ARTIFACTS]
-    assert set(table.status) == {"measured"} and set(table.device) == {"cpu"}
-    assert set(table.iterations) == {50} and set(table.warmup) == {5} and set(table.threads) == {1}
-    for row in table.itertuples():
+    assert sorted(zip(table.model, table.artifact, table.device)) == [
+        (m, a, d) for m in ("cnn", "mlp") for a, d in [("edgetpu", "usb"), ("float32", "cpu"), ("int8", "cpu")]]
+    cpu, edgetpu = table[table.device == "cpu"], table[table.device == "usb"]
+    assert set(cpu.status) == {"measured"} and set(cpu.agreement_reference) == {"keras"}
+    assert set(edgetpu.status) == {"skipped: no compiled model (compile skipped: no edgetpu_compiler on PATH and no "
+                                   "compile.container_image configured)"} or shutil.which("edgetpu_compiler")
+    assert edgetpu[["median_ms", "accuracy", "load_ms", "size_bytes"]].isna().all().all()
+    assert set(cpu.iterations) == {50} and set(cpu.warmup) == {5} and set(cpu.threads) == {1}
+    for row in cpu.itertuples():
         folder = tiny_run / "results" / row.dataset / row.model
         assert row.size_bytes == (folder / f"model_{row.artifact}.tflite").stat().st_size
         metrics = json.loads((folder / "metrics.json").read_text())["artifacts"][row.artifact]
@@ -84,8 +96,8 @@ def test_second_dry_run_has_nothing_to_do(tiny_run):
 
 
 @pytest.mark.parametrize("change, expected", [
-    ("benchmark: {iterations: 60}", {"benchmark_model": 2, "benchmark_table": 1, "all": 1}),
-    ("quantize: {representative_samples: 50}", downstream("quantize_int8") | {"evaluate": 2}),
+    ("benchmark: {iterations: 60}", downstream("benchmark_cpu")),
+    ("quantize: {representative_samples: 50}", downstream("quantize_int8")),
     ("train: {epochs: 2}", downstream("train")),
     ("models: {cnn: {train: {epochs: 2}}}", downstream("train", models=("cnn",))),
     ("datasets: {mnist: {validation_size: 400}}", downstream("train") | {"prepare_dataset": 1}),
@@ -97,7 +109,8 @@ def test_a_config_change_reruns_exactly_what_it_affects(tiny_run, change, expect
 
 @pytest.mark.parametrize("code_file, expected", [
     ("scripts/convert_tflite.py", {**downstream("convert_float32")}),
-    ("scripts/coralbuild/latency.py", {"benchmark_model": 2, "benchmark_table": 1, "all": 1}),
+    ("scripts/coralbuild/latency.py", downstream("benchmark_cpu")),
+    ("scripts/coralbuild/plots.py", {"plot_results": 1, "all": 1}),
 ])
 def test_a_code_edit_reruns_the_rules_that_run_it(tiny_run, code_file, expected):
     path = tiny_run / code_file
@@ -187,7 +200,7 @@ def compiled_run(tiny_run, tmp_path_factory):
 
 def test_a_compiler_adds_only_the_compile_jobs(compiled_run):
     _, _, planned = compiled_run
-    assert planned == {"compile_edgetpu": 2, "benchmark_table": 1, "all": 1}
+    assert planned == {"compile_edgetpu": 2, "benchmark_edgetpu": 2, **FINAL_JOBS}
 
 
 def test_compiled_models_fill_the_compile_columns(compiled_run):
@@ -235,3 +248,34 @@ def test_asking_for_a_compiled_model_without_a_compiler_says_how_to_get_one(tiny
     output = result.stdout + result.stderr
     assert "cannot compile results/mnist/cnn/model_int8.tflite: no edgetpu_compiler on PATH" in output
     assert "Coral's apt repository" in output and not (tiny_run / "results/mnist/cnn/edgetpu").exists()
+
+
+def test_the_report_holds_the_tables_and_plots(tiny_run):
+    result = snakemake(tiny_run, "--report", "results/report.html", *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = (tiny_run / "results/report.html").read_text()
+    for name in ("benchmark.csv", "summary.csv"):
+        embedded = re.search(rf"data:text/csv;charset=utf8;filename={re.escape(name)};base64,([A-Za-z0-9+/=]+)", html)
+        assert embedded and base64.b64decode(embedded.group(1)) == (tiny_run / "results" / name).read_bytes()
+    for plot in ("latency", "accuracy_vs_size", "training_curves", "edgetpu_ops"):
+        assert f"filename={plot}.png;base64," in html
+
+
+def test_the_report_renders_in_headless_chromium(tiny_run, tmp_path):
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.skip("Debian's chromium is not installed (apt install chromium)")
+    report = tiny_run / "results/report.html"
+    if not report.exists():
+        snakemake(tiny_run, "--report", "results/report.html", *TINY)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    dom = subprocess.run([chromium, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
+    rendered, raw = dom.stdout, report.read_text()
+    # The report is a page its script builds: these elements exist only once that code has run.
+    for element in (">Results<", ">Tables<", ">Plots<"):
+        assert element in rendered and element not in raw, element
+    screenshot = subprocess.run([chromium, *flags, f"--screenshot={tmp_path / 'report.png'}", "--window-size=1400,1000",
+                                 report.as_uri()], capture_output=True, timeout=120)
+    assert screenshot.returncode == 0 and (tmp_path / "report.png").stat().st_size > 10_000

@@ -1,17 +1,13 @@
-"""Latency of .tflite models on the CPU, one row per artifact and device."""
+"""Timing of repeated invokes on an allocated interpreter."""
 
 import time
 
-from coralbuild.inference import load_interpreter, model_inputs
 from coralbuild.latency import summarize
 
-def time_cpu_invokes(path, images, threads, warmup, iterations):
-    """Time one model on the CPU: load, first invoke, then `warmup` untimed and `iterations`
-    timed invokes, each on the next real test image (set before the clock starts)."""
-    started = time.perf_counter_ns()
-    interpreter = load_interpreter(path, threads)
-    load_ns = time.perf_counter_ns() - started
-    samples = model_inputs(interpreter, images)
+
+def time_invokes(interpreter, samples, warmup, iterations):
+    """The first invoke on its own (on an Edge TPU it also loads the parameters), then `warmup`
+    untimed and `iterations` timed invokes, each on the next sample (set before the clock starts)."""
     input_index = interpreter.get_input_details()[0]["index"]
 
     def invoke(step):
@@ -24,4 +20,4 @@ def time_cpu_invokes(path, images, threads, warmup, iterations):
     for step in range(1, warmup + 1):
         invoke(step)
     timed = [invoke(warmup + 1 + step) for step in range(iterations)]
-    return {"load_ms": load_ns / 1e6, "first_invoke_ms": first_invoke_ns / 1e6, **summarize(timed)}
+    return {"first_invoke_ms": first_invoke_ns / 1e6, **summarize(timed)}

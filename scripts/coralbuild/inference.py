@@ -1,15 +1,20 @@
-"""Run .tflite models with the LiteRT interpreter (ai-edge-litert)."""
+"""Run .tflite models with the LiteRT interpreter (ai-edge-litert), or tflite_runtime where that
+is what is installed (Coral's Python 3.9 stack for the Edge TPU)."""
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
+
+try:
+    from ai_edge_litert.interpreter import Interpreter, load_delegate
+except ImportError:
+    from tflite_runtime.interpreter import Interpreter, load_delegate
 
 from coralbuild.errors import BadInput
 from coralbuild.preprocessing import to_model_input
 
 
-def load_interpreter(path, threads=1):
+def load_interpreter(path, threads=1, delegates=None):
     try:
-        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter = Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as error:
         raise BadInput(f"{path}: the LiteRT interpreter cannot load it ({_first_line(error)})") from None
@@ -42,3 +47,15 @@ def predict_labels(interpreter, images):
 
 def _first_line(error):
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def interpreter_version():
+    """Name and version of the interpreter package in use."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for package in ("ai-edge-litert", "tflite-runtime"):
+        try:
+            return f"{package} {version(package)}"
+        except PackageNotFoundError:
+            continue
+    return "unknown"

@@ -6,25 +6,46 @@ from pathlib import Path
 
 MEASUREMENT_COLUMNS = [
     "dataset", "model", "artifact", "device", "status", "size_bytes", "accuracy", "agreement",
-    "threads", "warmup", "iterations", "load_ms", "first_invoke_ms", "median_ms", "mean_ms",
-    "p90_ms", "p99_ms", "min_ms", "max_ms", "std_ms", "throughput_per_s",
+    "agreement_reference", "threads", "warmup", "iterations", "load_ms", "first_invoke_ms",
+    "median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "max_ms", "std_ms", "throughput_per_s",
+    "device_name", "host_cpu", "python_version", "interpreter", "edgetpu_runtime", "edgetpu_access",
 ]
 COMPILE_COLUMNS = [
     "compile_status", "compiler_version", "min_runtime_version", "edgetpu_segments", "ops_total",
     "ops_edgetpu", "ops_cpu", "onchip_bytes", "offchip_bytes",
 ]
 COLUMNS = MEASUREMENT_COLUMNS + COMPILE_COLUMNS
+COMPILED_MODEL = "model_int8_edgetpu.tflite"
+INTEGER_COLUMNS = {"threads", "warmup", "iterations", "min_runtime_version", "edgetpu_segments", "ops_total",
+                   "ops_edgetpu", "ops_cpu"}
+
+
+def write_table(frame, path):
+    """Write a results table atomically; counts and byte sizes stay integers even beside empty
+    cells (a skipped row), and other figures keep 6 significant digits."""
+    from coralbuild.atomic import atomic_output
+
+    frame = frame.copy()
+    for column in frame.columns:
+        if column in INTEGER_COLUMNS or column.endswith("_bytes"):
+            frame[column] = frame[column].astype("Int64")
+    with atomic_output(path) as temporary:
+        frame.to_csv(temporary, index=False, float_format="%.6g")
+
+
+def read_compile_record(folder):
+    return json.loads((Path(folder) / "compile.json").read_text())
 
 
 def compile_facts(report_folder):
     """((dataset, model), facts) from a compile folder results/<dataset>/<model>/edgetpu."""
     folder = Path(report_folder)
-    record = json.loads((folder / "compile.json").read_text())
+    record = read_compile_record(folder)
     log, inspection = record["log"], record["inspection"] or {}
     facts = {"compile_status": record["status"], "compiler_version": log["compiler_version"]}
     if record["status"] == "compiled":
         # Structure from the compiled file itself; memory only the compiler's log reports.
-        facts |= {
+        facts.update({
             "min_runtime_version": inspection["min_runtime_version"],
             "edgetpu_segments": inspection["edgetpu_segments"],
             "ops_total": inspection["source_ops"],
@@ -32,5 +53,5 @@ def compile_facts(report_folder):
             "ops_cpu": inspection["ops_cpu"],
             "onchip_bytes": log["onchip_used_bytes"],
             "offchip_bytes": log["offchip_bytes"],
-        }
+        })
     return (folder.parent.parent.name, folder.parent.name), facts

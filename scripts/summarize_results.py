@@ -1,0 +1,30 @@
+"""Write the summary table (results/summary.csv): per model, size, accuracy and median latency of
+each artifact side by side; a row that was not measured shows its status instead of a latency."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from coralbuild.errors import reports_bad_input
+from coralbuild.summary import summarize
+from coralbuild.table import write_table
+
+
+@reports_bad_input
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--table", required=True, help="results/benchmark.csv")
+    parser.add_argument("--metrics", nargs="+", required=True, help="results/<dataset>/<model>/metrics.json files")
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args(argv)
+    keras_accuracy = {(Path(path).parent.parent.name, Path(path).parent.name):
+                      json.loads(Path(path).read_text())["artifacts"]["keras"]["accuracy"] for path in args.metrics}
+    summary = summarize(pd.read_csv(args.table), keras_accuracy)
+    write_table(summary, args.output)
+    print(summary.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

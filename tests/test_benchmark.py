@@ -1,0 +1,176 @@
+"""The benchmark script: rows measured in child processes, and precise statuses without a device.
+
+The Edge TPU runtime here is a STAND-IN (tests/stand_in/libedgetpu_stand_in.c, built with gcc):
+it reports no device, or crashes with SIGSEGV; it is not Coral's libedgetpu.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import MNIST, PROJECT, run_script
+from coralbuild.datasets import save_split, split_dataset
+from coralbuild.idx import read_idx
+from coralbuild.table import MEASUREMENT_COLUMNS
+
+INT8 = PROJECT / "tests/data/cnn_int8.tflite"
+FIGURES = ["load_ms", "first_invoke_ms", "median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "std_ms", "accuracy"]
+SETTINGS = {"devices": ["cpu", "usb"], "require_device": False, "threads": 1, "warmup": 3, "iterations": 30, "timeout_s": 120}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    images = read_idx(MNIST / "t10k-images-idx3-ubyte.gz", 3)[:300]
+    labels = read_idx(MNIST / "t10k-labels-idx1-ubyte.gz", 1)[:300]
+    path = tmp_path_factory.mktemp("data") / "data.npz"
+    save_split(path, split_dataset((images, labels), (images, labels), validation_size=50, seed=0))
+    return path
+
+
+@pytest.fixture
+def compiled_folder(tmp_path):
+    """A compile folder as the compile stage leaves it (model: the int8 model itself, enough for
+    tests that stop before the model is run on a device)."""
+    folder = tmp_path / "edgetpu"
+    folder.mkdir()
+    shutil.copy(INT8, folder / "model_int8_edgetpu.tflite")
+    (folder / "compile.json").write_text(json.dumps({"status": "compiled"}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def stand_in_runtime(tmp_path_factory):
+    if not shutil.which("gcc"):
+        pytest.skip("gcc is needed to build the stand-in Edge TPU runtime")
+    folder = tmp_path_factory.mktemp("stand-in-runtime")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(folder / "libedgetpu.so.1"),
+                    str(PROJECT / "tests/stand_in/libedgetpu_stand_in.c")], check=True)
+    return folder
+
+
+def benchmark(tmp_path, data, *extra, settings=SETTINGS, **variables):
+    output = tmp_path / "rows.csv"
+    result = run_script("benchmark.py", "--dataset", "d", "--model", "m", "--data", data,
+                        "--devices", *settings["devices"], "--settings", json.dumps(settings),
+                        "--output", output, *extra, **variables)
+    return result, pd.read_csv(output) if output.exists() else None
+
+
+def cpu_arguments(tmp_path):
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"artifacts": {"int8": {"accuracy": 0.9, "agreement_with_keras": 0.95}}}))
+    return ["--tflite", f"int8={INT8}", "--metrics", metrics]
+
+
+def row(table, artifact, device):
+    return table[(table.artifact == artifact) & (table.device == device)].iloc[0]
+
+
+def test_cpu_rows_are_real_measurements(tmp_path, data):
+    result, table = benchmark(tmp_path, data, *cpu_arguments(tmp_path), settings={**SETTINGS, "devices": ["cpu"]})
+    assert result.returncode == 0, result.stderr
+    assert list(table.columns) == MEASUREMENT_COLUMNS
+    cpu = row(table, "int8", "cpu")
+    assert cpu.status == "measured" and cpu.iterations == 30 and cpu.warmup == 3
+    assert 0 < cpu.min_ms <= cpu.median_ms <= cpu.p90_ms <= cpu.p99_ms <= cpu.max_ms
+    assert cpu.first_invoke_ms > 0 and cpu.load_ms > 0 and cpu.throughput_per_s > 0
+    assert cpu.size_bytes == INT8.stat().st_size and cpu.agreement_reference == "keras"
+    assert cpu.interpreter.startswith("ai-edge-litert ") and cpu.python_version == sys.version.split()[0]
+    assert isinstance(cpu.host_cpu, str) and cpu.host_cpu
+
+
+def test_without_a_runtime_library_the_edgetpu_row_says_so_and_holds_no_numbers(tmp_path, data, compiled_folder):
+    result, table = benchmark(tmp_path, data, "--edgetpu-folder", compiled_folder, "--reference", INT8,
+                              LD_LIBRARY_PATH=str(tmp_path))  # a folder without the library
+    assert result.returncode == 0, result.stderr
+    edgetpu = row(table, "edgetpu", "usb")
+    assert edgetpu.status.startswith("skipped: no Edge TPU runtime library (libedgetpu.so.1")
+    assert edgetpu[FIGURES].isna().all()
+
+
+def test_runtime_without_a_device_says_so(tmp_path, data, compiled_folder, stand_in_runtime):
+    result, table = benchmark(tmp_path, data, "--edgetpu-folder", compiled_folder, "--reference", INT8,
+                              LD_LIBRARY_PATH=str(stand_in_runtime), STAND_IN_RUNTIME="no_device")
+    edgetpu = row(table, "edgetpu", "usb")
+    assert edgetpu.status == "skipped: Edge TPU runtime library libedgetpu.so.1 loaded but no Edge TPU device usb found"
+    assert edgetpu[FIGURES].isna().all()
+
+
+def test_a_crashing_runtime_fails_its_row_only(tmp_path, data, compiled_folder, stand_in_runtime):
+    settings = {**SETTINGS, "devices": ["cpu", "usb", "pci:0"]}
+    result, table = benchmark(tmp_path, data, *cpu_arguments(tmp_path), "--edgetpu-folder", compiled_folder,
+                              "--reference", INT8, settings=settings,
+                              LD_LIBRARY_PATH=str(stand_in_runtime), STAND_IN_RUNTIME="crash")
+    assert result.returncode == 0, result.stderr
+    for device in ("usb", "pci:0"):
+        crashed = row(table, "edgetpu", device)
+        assert crashed.status.startswith("failed: runtime crashed (signal 11, SIGSEGV)")
+        assert crashed[FIGURES].isna().all()
+    assert row(table, "int8", "cpu").status == "measured"
+
+
+def test_no_compiled_model_is_its_own_status(tmp_path, data):
+    folder = tmp_path / "edgetpu"
+    folder.mkdir()
+    (folder / "compile.json").write_text(json.dumps({"status": "failed: the compiler says 'Model not quantized'"}))
+    _, table = benchmark(tmp_path, data, "--edgetpu-folder", folder, "--reference", INT8)
+    assert row(table, "edgetpu", "usb").status == "skipped: no compiled model (compile failed: the compiler says 'Model not quantized')"
+    _, table = benchmark(tmp_path, data, "--no-compiled-model", "skipped: no edgetpu_compiler on PATH", "--reference", INT8)
+    assert row(table, "edgetpu", "usb").status == "skipped: no compiled model (compile skipped: no edgetpu_compiler on PATH)"
+
+
+def test_a_required_device_that_is_missing_fails_the_run(tmp_path, data, compiled_folder):
+    result, table = benchmark(tmp_path, data, "--edgetpu-folder", compiled_folder, "--reference", INT8,
+                              settings={**SETTINGS, "require_device": True}, LD_LIBRARY_PATH=str(tmp_path))
+    assert result.returncode == 1 and table is None
+    assert result.stderr.strip().splitlines()[-1].startswith("error: no Edge TPU runtime library")
+    assert "(benchmark.require_device is true)" in result.stderr
+
+
+def test_a_compiled_model_given_to_the_cpu_benchmark_fails_its_row(tmp_path, data, stand_in_compiler):
+    compile_result = run_script("compile_edgetpu.py", "--model", INT8, "--output", tmp_path / "compiled", "--settings",
+                                json.dumps({"compiler": "auto", "min_runtime_version": 13, "search_delegate": False,
+                                            "timeout_s": 30, "extra_args": []}), path_first=[stand_in_compiler])
+    assert compile_result.returncode == 0, compile_result.stderr
+    compiled = tmp_path / "compiled/cnn_int8_edgetpu.tflite"
+    _, table = benchmark(tmp_path, data, "--tflite", f"edgetpu={compiled}", settings={**SETTINGS, "devices": ["cpu"]})
+    failed = row(table, "edgetpu", "cpu")
+    assert failed.status.startswith("failed: ") and "edgetpu-custom-op" in failed.status
+    assert failed[FIGURES].isna().all()
+
+
+@pytest.fixture(scope="module")
+def python39(tmp_path_factory):
+    """A Python 3.9 environment with tflite-runtime, as in Coral's stack (envs/coral.yaml)."""
+    candidates = [*Path.home().glob(".pyenv/versions/3.9*/bin/python3.9"), shutil.which("python3.9")]
+    interpreter = next((path for path in candidates if path and subprocess.run(
+        [str(path), "-c", "pass"], capture_output=True).returncode == 0), None)
+    if not interpreter:
+        pytest.skip("no Python 3.9 here (Coral's pycoral stack needs it)")
+    venv = tmp_path_factory.mktemp("py39") / "venv"
+    subprocess.run([str(interpreter), "-m", "venv", str(venv)], check=True)
+    install = subprocess.run([str(venv / "bin/pip"), "install", "-q", "tflite-runtime==2.14.0", "numpy==1.26.4",
+                              "pandas==2.2.3"], capture_output=True, text=True)
+    if install.returncode != 0:
+        pytest.skip(f"cannot install tflite-runtime for Python 3.9: {install.stderr.strip()[-200:]}")
+    return venv / "bin/python"
+
+
+def test_benchmark_runs_on_python39_with_tflite_runtime(tmp_path, data, python39):
+    output = tmp_path / "rows.csv"
+    settings = {**SETTINGS, "devices": ["cpu", "usb"]}
+    result = subprocess.run([str(python39), str(PROJECT / "scripts/benchmark.py"), "--dataset", "d", "--model", "m",
+                             "--data", str(data), "--devices", "cpu", "usb", "--settings", json.dumps(settings),
+                             "--no-compiled-model", "skipped: test", "--reference", str(INT8),
+                             *map(str, cpu_arguments(tmp_path)), "--output", str(output)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = pd.read_csv(output)
+    cpu = row(table, "int8", "cpu")
+    assert cpu.status == "measured" and cpu.interpreter.startswith("tflite-runtime 2.14") and cpu.python_version.startswith("3.9")
