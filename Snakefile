@@ -26,3 +26,8 @@ rule all:
         "results/summary.csv",
         rules.plot_results.output,
     default_target: True
+
+
+onsuccess:
+    # Surface the final table's warnings (prediction against compiler) at the end of the run.
+    show_warnings("results/logs/benchmark_table.log")

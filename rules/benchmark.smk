@@ -60,6 +60,7 @@ rule benchmark_table:
         unpack(code("collect_benchmark.py")),
         tables=benchmark_tables(),
         compiled=compile_reports(),
+        predictions=all_models("results/{dataset}/{model}/edgetpu_prediction.json"),
     params:
         compile_skipped=f"skipped: {NO_COMPILER}" if NO_COMPILER else "",
     log:
@@ -68,4 +69,5 @@ rule benchmark_table:
         "../envs/data.yaml"
     shell:
         "python {input.script:q} --inputs {input.tables:q} --compile-reports {input.compiled:q}"
-        " --compile-skipped={params.compile_skipped:q} --output {output:q} > {log:q} 2>&1"
+        " --compile-skipped={params.compile_skipped:q} --predictions {input.predictions:q}"
+        " --output {output:q} > {log:q} 2>&1"

@@ -83,3 +83,11 @@ def benchmark_tables():
     """Every model's benchmark CSVs: the CPU's, and the Edge TPU's when a device is configured."""
     kinds = ["cpu"] + (["edgetpu"] if edgetpu_devices() else [])
     return [path for kind in kinds for path in all_models(f"results/{{dataset}}/{{model}}/benchmark_{kind}.csv")]
+
+
+def show_warnings(log):
+    """Repeat a job log's `warning:` lines as Snakemake warnings."""
+    if Path(log).exists():
+        for line in Path(log).read_text().splitlines():
+            if line.startswith("warning: "):
+                logger.warning(line)

@@ -17,3 +17,21 @@ rule compile_edgetpu:
     shell:
         "python {input.script:q} --model {input.model:q} --settings {params.compile:q}"
         " --output {output:q} > {log:q} 2>&1"
+
+
+rule predict_edgetpu:
+    output:
+        "results/{dataset}/{model}/edgetpu_prediction.json",
+    input:
+        unpack(code("predict_edgetpu.py")),
+        model="results/{dataset}/{model}/model_int8.tflite",
+    params:
+        arguments=wf.prediction_arguments(config["compile"], config["predict"]),
+    log:
+        "results/{dataset}/{model}/logs/predict_edgetpu.log",
+    benchmark:
+        "results/{dataset}/{model}/benchmarks/predict_edgetpu.tsv"
+    conda:
+        "../envs/litert.yaml"
+    shell:
+        "python {input.script:q} {input.model:q} {params.arguments:q} --output {output:q} > {log:q} 2>&1"

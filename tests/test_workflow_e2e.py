@@ -21,8 +21,8 @@ from coralbuild.table import COLUMNS
 
 TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
 TFLITE_ARTIFACTS = ["float32", "int8"]
-PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "evaluate", "benchmark_cpu",
-                  "benchmark_edgetpu"]
+PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "predict_edgetpu", "evaluate",
+                  "benchmark_cpu", "benchmark_edgetpu"]
 FINAL_JOBS = {"benchmark_table": 1, "summary_table": 1, "plot_results": 1, "all": 1}
 
 
@@ -279,3 +279,28 @@ def test_the_report_renders_in_headless_chromium(tiny_run, tmp_path):
     screenshot = subprocess.run([chromium, *flags, f"--screenshot={tmp_path / 'report.png'}", "--window-size=1400,1000",
                                  report.as_uri()], capture_output=True, timeout=120)
     assert screenshot.returncode == 0 and (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_both_default_models_are_predicted_to_map_fully(tiny_run):
+    for model in ("cnn", "mlp"):
+        prediction = json.loads((tiny_run / f"results/mnist/{model}/edgetpu_prediction.json").read_text())
+        assert prediction["fully_mapped"] and prediction["segments"] == 1 and prediction["ops_cpu"] == 0
+    table = pd.read_csv(tiny_run / "results/benchmark.csv")
+    assert (table.predicted_ops_cpu == 0).all() and (table.predicted_ops_edgetpu > 0).all()
+
+
+def test_the_prediction_is_checked_against_the_compiler(compiled_run):
+    project, _, _ = compiled_run
+    table = pd.read_csv(project / "results/benchmark.csv")
+    assert set(table.prediction_check) in ({"matches the compiler"}, {"not compared (compile failed: the compiler says "
+                                                                       "'Model not quantized': a float tensor or a dynamic "
+                                                                       "(batch) dimension is left; quantize fully to int8 "
+                                                                       "with a static batch-1 input)"})
+
+
+def test_requiring_full_mapping_stops_a_model_that_would_not_map(tiny_run):
+    (tiny_run / "strict.yaml").write_text("compile: {min_runtime_version: 12}\npredict: {require_full_mapping: true}")
+    result = snakemake(tiny_run, "--cores", "2", *TINY, "strict.yaml")
+    assert result.returncode != 0
+    assert "not predicted to map fully to the Edge TPU" in result.stdout + result.stderr
+    snakemake(tiny_run, "--cores", "2", *TINY)  # back to the default config for later tests

@@ -14,10 +14,11 @@ COMPILE_COLUMNS = [
     "compile_status", "compiler_version", "min_runtime_version", "edgetpu_segments", "ops_total",
     "ops_edgetpu", "ops_cpu", "onchip_bytes", "offchip_bytes",
 ]
-COLUMNS = MEASUREMENT_COLUMNS + COMPILE_COLUMNS
+PREDICTION_COLUMNS = ["predicted_ops_edgetpu", "predicted_ops_cpu", "predicted_segments", "prediction_check"]
+COLUMNS = MEASUREMENT_COLUMNS + COMPILE_COLUMNS + PREDICTION_COLUMNS
 COMPILED_MODEL = "model_int8_edgetpu.tflite"
 INTEGER_COLUMNS = {"threads", "warmup", "iterations", "min_runtime_version", "edgetpu_segments", "ops_total",
-                   "ops_edgetpu", "ops_cpu"}
+                   "ops_edgetpu", "ops_cpu", "predicted_ops_edgetpu", "predicted_ops_cpu", "predicted_segments"}
 
 
 def write_table(frame, path):
@@ -37,6 +38,12 @@ def read_compile_record(folder):
     return json.loads((Path(folder) / "compile.json").read_text())
 
 
+def model_key(path):
+    """(dataset, model) of a file or folder directly in results/<dataset>/<model>/."""
+    path = Path(path)
+    return path.parent.parent.name, path.parent.name
+
+
 def compile_facts(report_folder):
     """((dataset, model), facts) from a compile folder results/<dataset>/<model>/edgetpu."""
     folder = Path(report_folder)
@@ -54,4 +61,23 @@ def compile_facts(report_folder):
             "onchip_bytes": log["onchip_used_bytes"],
             "offchip_bytes": log["offchip_bytes"],
         })
-    return (folder.parent.parent.name, folder.parent.name), facts
+    return model_key(folder), facts
+
+
+def prediction_facts(prediction_path, compile_folder=None):
+    """((dataset, model), facts) of a placement prediction, checked against the compiled model
+    when a compile folder with one is given."""
+    from coralbuild.edgetpu_rules import compare
+
+    prediction = json.loads(Path(prediction_path).read_text())
+    facts = {"predicted_ops_edgetpu": prediction["ops_edgetpu"], "predicted_ops_cpu": prediction["ops_cpu"],
+             "predicted_segments": prediction["segments"]}
+    record = read_compile_record(compile_folder) if compile_folder else None
+    if record is None:
+        facts["prediction_check"] = "not compared (no compile)"
+    elif record["status"] != "compiled":
+        facts["prediction_check"] = f"not compared (compile {record['status']})"
+    else:
+        differences = compare(prediction, record["inspection"])
+        facts["prediction_check"] = "differs: " + "; ".join(differences) if differences else "matches the compiler"
+    return model_key(prediction_path), facts

@@ -6,6 +6,7 @@ Uses the `tflite` package, a maintained reader generated from TFLite's flatbuffe
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tflite
 
 from coralbuild.errors import BadInput
@@ -13,6 +14,20 @@ from coralbuild.errors import BadInput
 TENSOR_TYPE_NAMES = {
     value: name for name, value in vars(tflite.TensorType).items() if not name.startswith("_")
 }
+ACTIVATION_NAMES = {
+    value: name for name, value in vars(tflite.ActivationFunctionType).items() if not name.startswith("_")
+}
+WEIGHTS_FORMAT_NAMES = {
+    value: name for name, value in vars(tflite.FullyConnectedOptionsWeightsFormat).items() if not name.startswith("_")
+}
+# Option tables read for the Edge TPU's per-op limits: options type -> its accessor class.
+OPTION_TABLES = {
+    tflite.BuiltinOptions.Pool2DOptions: tflite.Pool2DOptions,
+    tflite.BuiltinOptions.ConcatenationOptions: tflite.ConcatenationOptions,
+    tflite.BuiltinOptions.FullyConnectedOptions: tflite.FullyConnectedOptions,
+}
+# Constant int32 tensors up to this size keep their values (axes, paddings, strides, shapes).
+SMALL_CONSTANT_ELEMENTS = 64
 
 
 @dataclass(frozen=True)
@@ -23,6 +38,8 @@ class Tensor:
     shape_signature: tuple  # -1 marks a dynamic dimension
     is_constant: bool  # backed by a buffer holding data (weights, biases)
     quantization_scales: int  # 0: not quantized, 1: per-tensor, >1: per-channel
+    is_variable: bool = False  # state kept between invokes (an LSTM's states)
+    values: tuple | None = None  # the data of a small constant int32 tensor, flattened
 
 
 @dataclass(frozen=True)
@@ -33,6 +50,8 @@ class Operator:
     outputs: tuple
     is_custom: bool
     custom_options: bytes = b""  # custom operators only (a FlexBuffer for edgetpu-custom-op)
+    fused_activation: str | None = None  # pools, concatenation, fully connected
+    weights_format: str | None = None  # fully connected
 
 
 @dataclass(frozen=True)
@@ -81,13 +100,19 @@ def _tensor(model, tensor):
     has_data = buffer is not None and (buffer.DataLength() > 0 or buffer.Size() > 0)
     shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
     signature = tuple(int(d) for d in tensor.ShapeSignatureAsNumpy()) if tensor.ShapeSignatureLength() else shape
+    dtype = TENSOR_TYPE_NAMES.get(tensor.Type(), f"TYPE_{tensor.Type()}")
+    values = None
+    if has_data and dtype == "INT32" and buffer.DataLength() <= 4 * SMALL_CONSTANT_ELEMENTS:
+        values = tuple(int(v) for v in np.frombuffer(buffer.DataAsNumpy().tobytes(), dtype="<i4"))
     return Tensor(
         name=(tensor.Name() or b"").decode("utf-8", "replace"),
-        dtype=TENSOR_TYPE_NAMES.get(tensor.Type(), f"TYPE_{tensor.Type()}"),
+        dtype=dtype,
         shape=shape,
         shape_signature=signature,
         is_constant=has_data,
         quantization_scales=scales,
+        is_variable=bool(tensor.IsVariable()),
+        values=values,
     )
 
 
@@ -104,4 +129,17 @@ def _operator(model, operator):
     outputs = tuple(int(i) for i in operator.OutputsAsNumpy()) if operator.OutputsLength() else ()
     options = operator.CustomOptionsAsNumpy().tobytes() if is_custom and operator.CustomOptionsLength() else b""
     return Operator(name=name, version=code.Version(), inputs=inputs, outputs=outputs, is_custom=is_custom,
-                    custom_options=options)
+                    custom_options=options, **_builtin_options(operator))
+
+
+def _builtin_options(operator):
+    accessor = OPTION_TABLES.get(operator.BuiltinOptionsType())
+    table = operator.BuiltinOptions()
+    if accessor is None or table is None:
+        return {}
+    options = accessor()
+    options.Init(table.Bytes, table.Pos)
+    found = {"fused_activation": ACTIVATION_NAMES.get(options.FusedActivationFunction(), "UNKNOWN")}
+    if accessor is tflite.FullyConnectedOptions:
+        found["weights_format"] = WEIGHTS_FORMAT_NAMES.get(options.WeightsFormat(), "UNKNOWN")
+    return found

@@ -73,6 +73,18 @@ def train_settings(train, model_settings):
     return {**train, **model_settings.get("train", {})}
 
 
+def prediction_arguments(compile_settings, predict_settings):
+    """The prediction command's options: the compiler options that change placement, and the
+    predict section."""
+    extra = compile_settings.get("extra_args", [])
+    arguments = ["--min-runtime-version", str(compile_settings["min_runtime_version"])]
+    if "-a" in extra or "--enable_multiple_subgraphs" in extra:
+        arguments.append("--multiple-subgraphs")
+    if predict_settings["require_full_mapping"]:
+        arguments.append("--require-full-mapping")
+    return arguments
+
+
 def as_json(settings):
     """A stable JSON text, so an unchanged section never looks changed to Snakemake."""
     return json.dumps(settings, sort_keys=True, separators=(",", ":"))
