@@ -25,6 +25,7 @@ rule all:
         "results/benchmark.csv",
         "results/summary.csv",
         rules.plot_results.output,
+        "results/manifest.json",
     default_target: True
 
 

@@ -91,3 +91,26 @@ def show_warnings(log):
         for line in Path(log).read_text().splitlines():
             if line.startswith("warning: "):
                 logger.warning(line)
+
+
+def manifest_entries():
+    """Every output of the default target: path, the rule that makes it, and a hash of the
+    config it depends on."""
+    per_model = [("train", "model.keras"), ("train", "history.csv"), ("export_saved_model", "saved_model"),
+                 ("convert_float32", "model_float32.tflite"), ("quantize_int8", "model_int8.tflite"),
+                 ("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json"),
+                 ("benchmark_cpu", "benchmark_cpu.csv")]
+    if COMPILER:
+        per_model.append(("compile_edgetpu", "edgetpu"))
+    if edgetpu_devices():
+        per_model.append(("benchmark_edgetpu", "benchmark_edgetpu.csv"))
+    entries = []
+    for dataset in config["datasets"]:
+        entries.append(("prepare_dataset", f"results/{dataset}/data.npz", dataset, None))
+        for model in config["models"]:
+            entries += [(rule, f"results/{dataset}/{model}/{name}", dataset, model) for rule, name in per_model]
+    final = [("benchmark_table", "results/benchmark.csv"), ("summary_table", "results/summary.csv")]
+    final += [("plot_results", path) for path in rules.plot_results.output]
+    entries += [(rule, path, None, None) for rule, path in final]
+    return [{"path": path, "rule": rule, "config_hash": wf.config_hash(wf.upstream_config(config, rule, dataset, model))}
+            for rule, path, dataset, model in entries]

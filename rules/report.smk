@@ -36,3 +36,19 @@ rule plot_results:
         "python {input.script:q} --table {input.table:q} --histories {input.histories:q}"
         " --latency {output.latency:q} --accuracy-vs-size {output.accuracy_vs_size:q}"
         " --training-curves {output.training_curves:q} --edgetpu-ops {output.edgetpu_ops:q} > {log:q} 2>&1"
+
+
+rule manifest:
+    output:
+        "results/manifest.json",
+    input:
+        unpack(code("write_manifest.py")),
+        artifacts=[entry["path"] for entry in manifest_entries()],
+    params:
+        entries=wf.as_json(manifest_entries()),
+    log:
+        "results/logs/manifest.log",
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python {input.script:q} --entries {params.entries:q} --output {output:q} > {log:q} 2>&1"

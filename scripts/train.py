@@ -2,10 +2,13 @@
 
 import argparse
 import json
+import tempfile
+from pathlib import Path
 
 from coralbuild.atomic import atomic_output
 from coralbuild.datasets import load_split, num_classes
 from coralbuild.errors import reports_bad_input
+from coralbuild.keras_archive import normalize_keras_archive
 
 
 def parse_args(argv):
@@ -30,11 +33,14 @@ def main(argv=None):
     configure_tensorflow(args.threads, args.train_settings["seed"])
     split = load_split(args.data)
     input_shape = split["x_train"].shape[1:] + (1,)
-    model = build_model(args.model_settings, input_shape, num_classes(split["y_train"]))
+    model = build_model(args.model_settings, input_shape, num_classes(split["y_train"]), args.train_settings["seed"])
     model.summary(print_fn=print)
     history = train(model, split, args.train_settings, args.threads)
-    with atomic_output(args.model) as temporary:
-        model.save(temporary)
+    with tempfile.TemporaryDirectory(dir=Path(args.model).parent) as scratch:
+        saved = Path(scratch) / "model.keras"
+        model.save(saved)
+        with atomic_output(args.model) as temporary:
+            normalize_keras_archive(saved, temporary)
     with atomic_output(args.history) as temporary:
         history.to_csv(temporary, index=False)
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import (MNIST, PROJECT, copy_project, make_stand_in, run_snakemake as snakemake,
+from conftest import (MNIST, PROJECT, copy_project, make_stand_in, run_script, run_snakemake as snakemake,
                       skip_if_a_real_compiler_is_installed)
 from coralbuild.table import COLUMNS
 
@@ -23,7 +23,7 @@ TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
 TFLITE_ARTIFACTS = ["float32", "int8"]
 PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "predict_edgetpu", "evaluate",
                   "benchmark_cpu", "benchmark_edgetpu"]
-FINAL_JOBS = {"benchmark_table": 1, "summary_table": 1, "plot_results": 1, "all": 1}
+FINAL_JOBS = {"benchmark_table": 1, "summary_table": 1, "plot_results": 1, "manifest": 1, "all": 1}
 
 
 def planned_jobs(project, *args, **options):
@@ -95,12 +95,57 @@ def test_second_dry_run_has_nothing_to_do(tiny_run):
     assert planned_jobs(tiny_run) == {}
 
 
+def test_two_clean_runs_make_byte_identical_artifacts(tiny_run, tmp_path_factory):
+    second = copy_project(tmp_path_factory.mktemp("second-run"))
+    result = snakemake(second, "--cores", "2", *TINY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    comparison = run_script("verify_manifest.py", tiny_run / "results/manifest.json",
+                            "--against", second / "results/manifest.json")
+    assert comparison.returncode == 0, comparison.stdout
+    checked = int(re.search(r"0 difference\(s\) in (\d+) files", comparison.stdout).group(1))
+    manifest = json.loads((tiny_run / "results/manifest.json").read_text())
+    compared = {a["path"] for a in manifest["artifacts"] if not a["measurement"]}
+    assert checked == len(compared) and {"results/mnist/data.npz", "results/mnist/cnn/model.keras",
+                                         "results/mnist/mlp/saved_model/saved_model.pb",
+                                         "results/mnist/mlp/saved_model/variables/variables.index",
+                                         "results/mnist/cnn/model_int8.tflite"} <= compared
+
+
+def test_the_tree_verifies_against_its_manifest_and_names_a_changed_file(tiny_run):
+    manifest = tiny_run / "results/manifest.json"
+    rules = {a["path"]: a["rule"] for a in json.loads(manifest.read_text())["artifacts"]}
+    assert rules["results/mnist/cnn/model_int8.tflite"] == "quantize_int8"
+    assert rules["results/mnist/cnn/saved_model/variables/variables.index"] == "export_saved_model"
+    assert run_script("verify_manifest.py", manifest, cwd=tiny_run).returncode == 0
+    history = tiny_run / "results/mnist/cnn/history.csv"
+    original, stat = history.read_bytes(), history.stat()
+    history.write_bytes(original + b"\n")
+    try:
+        result = run_script("verify_manifest.py", manifest, cwd=tiny_run)
+        assert result.returncode == 1 and "changed: results/mnist/cnn/history.csv (made by rule train)" in result.stdout
+    finally:
+        history.write_bytes(original)
+        os.utime(history, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_touching_files_without_changing_them_reruns_nothing(tiny_run):
+    for path in [*tiny_run.glob("scripts/**/*.py"), *tiny_run.glob("config/*.yaml"),
+                 *tiny_run.glob("resources/datasets/mnist/*.gz")]:
+        path.touch()
+    assert planned_jobs(tiny_run) == {}
+
+
 @pytest.mark.parametrize("change, expected", [
     ("benchmark: {iterations: 60}", downstream("benchmark_cpu")),
     ("quantize: {representative_samples: 50}", downstream("quantize_int8")),
     ("train: {epochs: 2}", downstream("train")),
     ("models: {cnn: {train: {epochs: 2}}}", downstream("train", models=("cnn",))),
     ("datasets: {mnist: {validation_size: 400}}", downstream("train") | {"prepare_dataset": 1}),
+    ("models: {mlp: {dropout: 0.4}}", downstream("train", models=("mlp",))),
+    # No compiler here, so no compile job: only the manifest, which records the config's hash.
+    ("compile: {timeout_s: 99}", {"manifest": 1, "all": 1}),
+    ("compile: {min_runtime_version: 14}", {"predict_edgetpu": 2, **FINAL_JOBS}),
+    ("predict: {require_full_mapping: true}", {"predict_edgetpu": 2, **FINAL_JOBS}),
 ])
 def test_a_config_change_reruns_exactly_what_it_affects(tiny_run, change, expected):
     (tiny_run / "change.yaml").write_text(change)
@@ -110,7 +155,7 @@ def test_a_config_change_reruns_exactly_what_it_affects(tiny_run, change, expect
 @pytest.mark.parametrize("code_file, expected", [
     ("scripts/convert_tflite.py", {**downstream("convert_float32")}),
     ("scripts/coralbuild/latency.py", downstream("benchmark_cpu")),
-    ("scripts/coralbuild/plots.py", {"plot_results": 1, "all": 1}),
+    ("scripts/coralbuild/plots.py", {"plot_results": 1, "manifest": 1, "all": 1}),
 ])
 def test_a_code_edit_reruns_the_rules_that_run_it(tiny_run, code_file, expected):
     path = tiny_run / code_file

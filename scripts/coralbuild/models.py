@@ -9,7 +9,7 @@ import keras
 from keras import layers
 
 
-def build_cnn(settings, input_shape, num_classes):
+def build_cnn(settings, input_shape, num_classes, seed):
     """Conv/ReLU/max-pool blocks, flatten, dense ReLU layers, softmax."""
     model = keras.Sequential(name="cnn")
     model.add(keras.Input(shape=input_shape, name="image"))
@@ -23,14 +23,16 @@ def build_cnn(settings, input_shape, num_classes):
     return model
 
 
-def build_mlp(settings, input_shape, num_classes):
+def build_mlp(settings, input_shape, num_classes, seed):
     """The MLP of the original Coral guide: Dense 512/256 ReLU, dropout, Dense softmax."""
     model = keras.Sequential(name="mlp")
     model.add(keras.Input(shape=input_shape, name="image"))
     model.add(layers.Flatten(name="flatten"))
     for index, units in enumerate(settings["hidden_units"]):
         model.add(layers.Dense(units, activation="relu", name=f"dense{index}"))
-    model.add(layers.Dropout(settings["dropout"], name="dropout"))
+    # A seeded Dropout keeps its seed in the saved config: reloaded anywhere, its seed
+    # generator's state (which the SavedModel stores) is the same.
+    model.add(layers.Dropout(settings["dropout"], seed=seed, name="dropout"))
     model.add(layers.Dense(num_classes, activation="softmax", name="classifier"))
     return model
 
@@ -38,6 +40,6 @@ def build_mlp(settings, input_shape, num_classes):
 ARCHITECTURES = {"cnn": build_cnn, "mlp": build_mlp}
 
 
-def build_model(settings, input_shape, num_classes):
-    """Build the architecture named by `settings["architecture"]`."""
-    return ARCHITECTURES[settings["architecture"]](settings, input_shape, num_classes)
+def build_model(settings, input_shape, num_classes, seed=0):
+    """Build the architecture named by `settings["architecture"]`; `seed` seeds its random layers."""
+    return ARCHITECTURES[settings["architecture"]](settings, input_shape, num_classes, seed)

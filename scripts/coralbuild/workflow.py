@@ -5,6 +5,7 @@ Imported while Snakemake builds the DAG, so it must stay light: standard library
 
 import ast
 import functools
+import hashlib
 import json
 from pathlib import Path
 
@@ -83,6 +84,39 @@ def prediction_arguments(compile_settings, predict_settings):
     if predict_settings["require_full_mapping"]:
         arguments.append("--require-full-mapping")
     return arguments
+
+
+# The config an artifact depends on, through the stages that lead to it: rule -> config parts.
+UPSTREAM_CONFIG = {
+    "prepare_dataset": ["dataset"],
+    "train": ["dataset", "model"],
+    "export_saved_model": ["dataset", "model"],
+    "convert_float32": ["dataset", "model"],
+    "quantize_int8": ["dataset", "model", "quantize"],
+    "predict_edgetpu": ["dataset", "model", "quantize", "compile", "predict"],
+    "compile_edgetpu": ["dataset", "model", "quantize", "compile"],
+    "evaluate": ["dataset", "model", "quantize"],
+    "benchmark_cpu": ["dataset", "model", "quantize", "benchmark"],
+    "benchmark_edgetpu": ["dataset", "model", "quantize", "compile", "benchmark"],
+}
+WHOLE_CONFIG = ["datasets", "models", "train", "quantize", "compile", "predict", "benchmark"]
+
+
+def upstream_config(config, rule, dataset=None, model=None):
+    """The parts of `config` that `rule`'s output depends on, directly or through its inputs."""
+    parts = {
+        "dataset": lambda: {f"datasets.{dataset}": split_settings(config["datasets"][dataset])},
+        "model": lambda: {f"models.{model}": architecture_settings(config["models"][model]),
+                          "train": train_settings(config["train"], config["models"][model])},
+    }
+    chosen = {}
+    for part in UPSTREAM_CONFIG.get(rule, WHOLE_CONFIG):
+        chosen.update(parts[part]() if part in parts else {part: config[part]})
+    return chosen
+
+
+def config_hash(settings):
+    return hashlib.sha256(as_json(settings).encode()).hexdigest()[:16]
 
 
 def as_json(settings):

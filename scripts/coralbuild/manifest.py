@@ -1,0 +1,87 @@
+"""The provenance manifest of a results tree: every artifact's path, size, sha256, the rule that
+made it, a hash of the config it depends on, and the tool versions; and its verification."""
+
+import hashlib
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+# Files holding measured times: they differ from run to run by nature, so they are left out
+# when two runs are compared (never when a tree is verified against its own manifest).
+MEASUREMENT_FILES = {"benchmark.csv", "summary.csv", "benchmark_cpu.csv", "benchmark_edgetpu.csv",
+                     "latency.png", "compiler.stdout", "compile.json"}
+PACKAGES = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "keras": ("keras",),
+            "ai-edge-litert": ("ai-edge-litert",), "snakemake": ("snakemake",)}
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def artifact_files(path):
+    """A file, or every file below a folder output (Snakemake's own markers aside)."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".snakemake"))
+    return [path]
+
+
+def tool_versions(compiler_versions):
+    versions = {"python": platform.python_version()}
+    for name, distributions in PACKAGES.items():
+        versions[name] = next((_version(d) for d in distributions if _version(d)), "not installed")
+    versions["edgetpu_compiler"] = ", ".join(sorted(compiler_versions)) or "not used"
+    return versions
+
+
+def _version(distribution):
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+def build_manifest(entries):
+    """`entries`: [{"path", "rule", "config_hash"}] of outputs (files or folders)."""
+    artifacts, compilers = [], set()
+    for entry in entries:
+        for path in artifact_files(entry["path"]):
+            artifacts.append({"path": str(path), "size": path.stat().st_size, "sha256": sha256(path),
+                              "rule": entry["rule"], "config_hash": entry["config_hash"],
+                              "measurement": path.name in MEASUREMENT_FILES})
+            if path.name == "compile.json":
+                compilers.add(json.loads(path.read_text())["version"])
+    return {"versions": tool_versions(compilers), "artifacts": artifacts}
+
+
+def verify(manifest, root="."):
+    """Problems of the tree at `root` against its manifest: files changed or missing."""
+    problems = []
+    for artifact in manifest["artifacts"]:
+        path = Path(root) / artifact["path"]
+        if not path.is_file():
+            problems.append(f"missing: {artifact['path']}")
+        elif path.stat().st_size != artifact["size"] or sha256(path) != artifact["sha256"]:
+            problems.append(f"changed: {artifact['path']} (made by rule {artifact['rule']})")
+    return problems
+
+
+def compare(manifest, other):
+    """Artifacts (measurements aside) whose bytes differ between two runs' manifests."""
+    theirs = {artifact["path"]: artifact for artifact in other["artifacts"]}
+    differences = []
+    for artifact in manifest["artifacts"]:
+        if artifact["measurement"]:
+            continue
+        match = theirs.get(artifact["path"])
+        if match is None:
+            differences.append(f"only in the first run: {artifact['path']}")
+        elif match["sha256"] != artifact["sha256"]:
+            cause = " (config differs)" if match["config_hash"] != artifact["config_hash"] else ""
+            differences.append(f"different bytes: {artifact['path']}{cause}")
+    return differences
