@@ -6,7 +6,7 @@ VENV := .venv
 CORES ?= all
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test lint report lock figures
+.PHONY: run test lint report lock figures overhead
 
 run: $(VENV)/.installed
 	snakemake --cores $(CORES)
@@ -21,9 +21,13 @@ lint: $(VENV)/.installed
 report: $(VENV)/.installed
 	snakemake --report results/report.html
 
-# Figures of the default run (per-stage time and memory, accuracy, sizes, dry-run overhead).
+# Figures of the last run (per-stage time and memory, accuracy, sizes).
 figures: $(VENV)/.installed
 	python benchmarks/run_figures.py
+
+# The workflow's own overhead on fresh copies (about 10 minutes; run on an idle machine).
+overhead: $(VENV)/.installed
+	python benchmarks/overhead.py
 
 # Re-pin requirements.txt after changing requirements.in.
 lock:

@@ -65,6 +65,8 @@ rule benchmark_table:
         compile_skipped=f"skipped: {NO_COMPILER}" if NO_COMPILER else "",
     log:
         "results/logs/benchmark_table.log",
+    benchmark:
+        "results/benchmarks/benchmark_table.tsv"
     conda:
         "../envs/data.yaml"
     shell:

@@ -14,8 +14,8 @@ from coralbuild import workflow as wf
 from coralbuild.compiler import HOW_TO_GET_ONE, find_compiler
 
 
-def validated(config):
-    """The config, checked against config/schema.yaml and for dataset sources, or one clear line."""
+def check_config(config):
+    """Check the config against config/schema.yaml and its dataset sources; one clear line if bad."""
     try:
         validate(config, "../config/schema.yaml", set_default=False)
         wf.check_dataset_sources(config["datasets"])
@@ -25,10 +25,9 @@ def validated(config):
         raise WorkflowError(wf.describe_validation_error(cause) if cause else str(error)) from None
     except wf.ConfigError as error:
         raise WorkflowError(str(error)) from None
-    return config
 
 
-validated(config)
+check_config(config)
 
 # The Edge TPU compiler, found once per DAG build; without one the compile stage is left out
 # (auto), stops the run (required), or is never wanted (off).

@@ -7,6 +7,8 @@ rule download_dataset_file:
         source=lambda w: wf.download_source(dataset_settings(w), w.filename),
     log:
         "results/{dataset}/logs/download_{filename}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/download_{filename}.tsv"
     conda:
         "../envs/data.yaml"
     shell:

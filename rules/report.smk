@@ -7,6 +7,8 @@ rule summary_table:
         metrics=all_models("results/{dataset}/{model}/metrics.json"),
     log:
         "results/logs/summary_table.log",
+    benchmark:
+        "results/benchmarks/summary_table.tsv"
     conda:
         "../envs/data.yaml"
     shell:
@@ -30,6 +32,8 @@ rule plot_results:
         histories=all_models("results/{dataset}/{model}/history.csv"),
     log:
         "results/logs/plot_results.log",
+    benchmark:
+        "results/benchmarks/plot_results.tsv"
     conda:
         "../envs/plots.yaml"
     shell:
@@ -48,6 +52,8 @@ rule manifest:
         entries=wf.as_json(manifest_entries()),
     log:
         "results/logs/manifest.log",
+    benchmark:
+        "results/benchmarks/manifest.tsv"
     conda:
         "../envs/data.yaml"
     shell:

@@ -4,6 +4,9 @@ compile facts repeated on each of its rows."""
 import json
 from pathlib import Path
 
+from coralbuild.atomic import atomic_output
+from coralbuild.edgetpu_rules import compare
+
 MEASUREMENT_COLUMNS = [
     "dataset", "model", "artifact", "device", "status", "size_bytes", "accuracy", "agreement",
     "agreement_reference", "threads", "warmup", "iterations", "load_ms", "first_invoke_ms",
@@ -24,8 +27,6 @@ INTEGER_COLUMNS = {"threads", "warmup", "iterations", "min_runtime_version", "ed
 def write_table(frame, path):
     """Write a results table atomically; counts and byte sizes stay integers even beside empty
     cells (a skipped row), and other figures keep 6 significant digits."""
-    from coralbuild.atomic import atomic_output
-
     frame = frame.copy()
     for column in frame.columns:
         if column in INTEGER_COLUMNS or column.endswith("_bytes"):
@@ -67,8 +68,6 @@ def compile_facts(report_folder):
 def prediction_facts(prediction_path, compile_folder=None):
     """((dataset, model), facts) of a placement prediction, checked against the compiled model
     when a compile folder with one is given."""
-    from coralbuild.edgetpu_rules import compare
-
     prediction = json.loads(Path(prediction_path).read_text())
     facts = {"predicted_ops_edgetpu": prediction["ops_edgetpu"], "predicted_ops_cpu": prediction["ops_cpu"],
              "predicted_segments": prediction["segments"]}
