@@ -145,3 +145,10 @@ def test_command_table_json_and_required_full_mapping(tmp_path):
                                                              "reason": None, "uncertain": None}
     refused = run_script("predict_edgetpu.py", CNN, "--min-runtime-version", "12", "--require-full-mapping")
     assert refused.returncode == 1 and refused.stderr.startswith("error: ") and "not predicted to map fully" in refused.stderr
+
+
+def test_an_op_missing_an_input_it_needs_is_reported_not_misread(tmp_path):
+    def drop_dense_weights(model):
+        graph(model).operators[6].inputs = np.array([graph(model).operators[6].inputs[0], -1, -1], dtype=np.int32)
+    prediction = predict(mutated(tmp_path, drop_dense_weights))
+    assert prediction.ops[6].reason == "malformed FULLY_CONNECTED: fewer than 2 inputs"

@@ -30,6 +30,9 @@ LSTM_OPS = {"LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
 BIAS_INPUT = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "TRANSPOSE_CONV": 3}
 QUANTIZATION_BOUNDARY = {"QUANTIZE", "DEQUANTIZE"}
 MAX_SOFTMAX_ELEMENTS = 16000
+# Inputs the per-op limits read: op -> how many leading inputs must be present.
+READ_INPUTS = {"FULLY_CONNECTED": 2, "SOFTMAX": 1, "MEAN": 2, "SUM": 2, "PAD": 2, "SPLIT": 2,
+               "RESIZE_BILINEAR": 1, "RESIZE_NEAREST_NEIGHBOR": 1, "STRIDED_SLICE": 4}
 NOT_SUPPORTED = "Operation not supported"
 ONE_SUBGRAPH = "More than one subgraph is not supported"
 
@@ -133,6 +136,9 @@ def op_reason(model, op, min_runtime_version):
     if needed > min_runtime_version:
         return (f"{op.name} needs Edge TPU runtime {needed} or newer, and the minimum runtime is "
                 f"{min_runtime_version} (compile.min_runtime_version / -m)")
+    needed_inputs = READ_INPUTS.get(op.name, 0)
+    if len(op.inputs) < needed_inputs or min(op.inputs[:needed_inputs], default=0) < 0:
+        return f"malformed {op.name}: fewer than {needed_inputs} inputs"
     for check in (tensor_types, tensor_shapes, *OP_LIMITS.get(op.name, ())):
         reason = check(model, op)
         if reason:
@@ -216,7 +222,7 @@ def softmax_limits(model, op):
 
 def strided_slice_limits(model, op):
     """Table, StridedSlice: "Supports only strides of 1"."""
-    strides = model.tensors[op.inputs[3]].values if len(op.inputs) > 3 else None
+    strides = model.tensors[op.inputs[3]].values
     if strides is None or any(stride != 1 for stride in strides):
         return f"STRIDED_SLICE strides {strides if strides is not None else '(not constant)'} (only strides of 1 map)"
     return None

@@ -73,9 +73,25 @@ def read_tflite(path):
     if len(data) < 8 or not tflite.Model.ModelBufferHasIdentifier(data, 0):
         raise BadInput(f"{path}: not a TFLite model (no TFL3 file identifier)")
     try:
-        return _read(tflite.Model.GetRootAsModel(data, 0))
-    except (IndexError, ValueError, TypeError, AttributeError, UnicodeDecodeError) as error:
+        model = _read(tflite.Model.GetRootAsModel(data, 0))
+        _check_references(model)
+    # Decoding untrusted bytes fails in many ways inside the flatbuffers library (struct.error,
+    # IndexError, ValueError, ...): all of them mean the same to the caller.
+    except Exception as error:  # noqa: BLE001
         raise BadInput(f"{path}: corrupt TFLite model ({type(error).__name__}: {error})") from None
+    return model
+
+
+def _check_references(model):
+    """Every tensor an operator or the graph names exists, so readers can index without checks."""
+    count = len(model.tensors)
+    for position, operator in enumerate(model.operators):
+        for index in (*operator.inputs, *operator.outputs):
+            if not -1 <= index < count:
+                raise ValueError(f"operator {position} ({operator.name}) names tensor {index} of {count}")
+    for index in (*model.inputs, *model.outputs):
+        if not 0 <= index < count:
+            raise ValueError(f"the graph names tensor {index} of {count}")
 
 
 def _read(model):
