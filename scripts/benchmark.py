@@ -82,9 +82,8 @@ def main(argv=None):
             size = path.stat().st_size if path is not None else None
             rows.append({**identity, "artifact": "edgetpu", "device": device, "size_bytes": size, **row})
     for row in rows:
-        row.update(threads=args.settings["threads"], warmup=args.settings["warmup"], iterations=args.settings["iterations"])
-        if row["status"] != "measured":
-            row.update(threads=None, warmup=None, iterations=None)
+        measured = row["status"] == "measured"
+        row.update({key: value if measured else None for key, value in run_settings(args).items()})
         print(f"{row['artifact']} on {row['device']}: {row['status']}"
               + (f", median {row['median_ms']:.4f} ms" if row["status"] == "measured" else ""))
     write_table(pd.DataFrame(rows).reindex(columns=MEASUREMENT_COLUMNS), args.output)
