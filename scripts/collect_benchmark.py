@@ -6,7 +6,8 @@ import argparse
 import pandas as pd
 
 from coralbuild.errors import reports_bad_input
-from coralbuild.table import COLUMNS, compile_facts, model_key, prediction_facts, write_table
+from coralbuild.final_table import compile_facts, model_key, prediction_facts
+from coralbuild.table import COLUMNS, write_table
 
 
 @reports_bad_input

@@ -1,11 +1,10 @@
-"""The final table: one tidy row per dataset x model x artifact x device, with the model's
-compile facts repeated on each of its rows."""
+"""The results tables' columns and how they are written. Also used by the benchmark, which runs
+in Coral's Python 3.9 environment: keep this module 3.9-compatible and light."""
 
 import json
 from pathlib import Path
 
 from coralbuild.atomic import atomic_output
-from coralbuild.edgetpu_rules import compare
 
 MEASUREMENT_COLUMNS = [
     "dataset", "model", "artifact", "device", "status", "size_bytes", "accuracy", "agreement",
@@ -37,46 +36,3 @@ def write_table(frame, path):
 
 def read_compile_record(folder):
     return json.loads((Path(folder) / "compile.json").read_text())
-
-
-def model_key(path):
-    """(dataset, model) of a file or folder directly in results/<dataset>/<model>/."""
-    path = Path(path)
-    return path.parent.parent.name, path.parent.name
-
-
-def compile_facts(report_folder):
-    """((dataset, model), facts) from a compile folder results/<dataset>/<model>/edgetpu."""
-    folder = Path(report_folder)
-    record = read_compile_record(folder)
-    log, inspection = record["log"], record["inspection"] or {}
-    facts = {"compile_status": record["status"], "compiler_version": log["compiler_version"]}
-    if record["status"] == "compiled":
-        # Structure from the compiled file itself; memory only the compiler's log reports.
-        facts.update({
-            "min_runtime_version": inspection["min_runtime_version"],
-            "edgetpu_segments": inspection["edgetpu_segments"],
-            "ops_total": inspection["source_ops"],
-            "ops_edgetpu": inspection["ops_mapped"],
-            "ops_cpu": inspection["ops_cpu"],
-            "onchip_bytes": log["onchip_used_bytes"],
-            "offchip_bytes": log["offchip_bytes"],
-        })
-    return model_key(folder), facts
-
-
-def prediction_facts(prediction_path, compile_folder=None):
-    """((dataset, model), facts) of a placement prediction, checked against the compiled model
-    when a compile folder with one is given."""
-    prediction = json.loads(Path(prediction_path).read_text())
-    facts = {"predicted_ops_edgetpu": prediction["ops_edgetpu"], "predicted_ops_cpu": prediction["ops_cpu"],
-             "predicted_segments": prediction["segments"]}
-    record = read_compile_record(compile_folder) if compile_folder else None
-    if record is None:
-        facts["prediction_check"] = "not compared (no compile)"
-    elif record["status"] != "compiled":
-        facts["prediction_check"] = f"not compared (compile {record['status']})"
-    else:
-        differences = compare(prediction, record["inspection"])
-        facts["prediction_check"] = "differs: " + "; ".join(differences) if differences else "matches the compiler"
-    return model_key(prediction_path), facts

@@ -1,0 +1,51 @@
+"""Per-model facts the final table adds to the measured rows: the compile outcome and the
+placement prediction, checked against each other."""
+
+import json
+from pathlib import Path
+
+from coralbuild.edgetpu_rules import compare
+from coralbuild.table import read_compile_record
+
+
+def model_key(path):
+    """(dataset, model) of a file or folder directly in results/<dataset>/<model>/."""
+    path = Path(path)
+    return path.parent.parent.name, path.parent.name
+
+
+def compile_facts(report_folder):
+    """((dataset, model), facts) from a compile folder results/<dataset>/<model>/edgetpu."""
+    folder = Path(report_folder)
+    record = read_compile_record(folder)
+    log, inspection = record["log"], record["inspection"] or {}
+    facts = {"compile_status": record["status"], "compiler_version": log["compiler_version"]}
+    if record["status"] == "compiled":
+        # Structure from the compiled file itself; memory only the compiler's log reports.
+        facts.update({
+            "min_runtime_version": inspection["min_runtime_version"],
+            "edgetpu_segments": inspection["edgetpu_segments"],
+            "ops_total": inspection["source_ops"],
+            "ops_edgetpu": inspection["ops_mapped"],
+            "ops_cpu": inspection["ops_cpu"],
+            "onchip_bytes": log["onchip_used_bytes"],
+            "offchip_bytes": log["offchip_bytes"],
+        })
+    return model_key(folder), facts
+
+
+def prediction_facts(prediction_path, compile_folder=None):
+    """((dataset, model), facts) of a placement prediction, checked against the compiled model
+    when a compile folder with one is given."""
+    prediction = json.loads(Path(prediction_path).read_text())
+    facts = {"predicted_ops_edgetpu": prediction["ops_edgetpu"], "predicted_ops_cpu": prediction["ops_cpu"],
+             "predicted_segments": prediction["segments"]}
+    record = read_compile_record(compile_folder) if compile_folder else None
+    if record is None:
+        facts["prediction_check"] = "not compared (no compile)"
+    elif record["status"] != "compiled":
+        facts["prediction_check"] = f"not compared (compile {record['status']})"
+    else:
+        differences = compare(prediction, record["inspection"])
+        facts["prediction_check"] = "differs: " + "; ".join(differences) if differences else "matches the compiler"
+    return model_key(prediction_path), facts
