@@ -20,7 +20,6 @@ from conftest import (MNIST, PROJECT, copy_project, make_stand_in, run_script, r
 from coralbuild.table import COLUMNS
 
 TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
-TFLITE_ARTIFACTS = ["float32", "int8"]
 PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "predict_edgetpu", "evaluate",
                   "benchmark_cpu", "benchmark_edgetpu"]
 FINAL_JOBS = {"benchmark_table": 1, "summary_table": 1, "plot_results": 1, "manifest": 1, "all": 1}

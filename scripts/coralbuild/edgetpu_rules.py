@@ -27,7 +27,6 @@ EDGETPU_TYPES = {"INT8", "UINT8"}
 FLOAT_TYPES = {"FLOAT32", "FLOAT16", "FLOAT64"}
 # Quantized LSTMs keep their cell state in int16 (TFLite's quantization spec for LSTM).
 LSTM_OPS = {"LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
-BIAS_INPUT = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "TRANSPOSE_CONV": 3}
 QUANTIZATION_BOUNDARY = {"QUANTIZE", "DEQUANTIZE"}
 MAX_SOFTMAX_ELEMENTS = 16000
 # Inputs the per-op limits read: op -> how many leading inputs must be present.

@@ -8,6 +8,7 @@ Runs in Coral's Python 3.9 environment too: keep the syntax 3.9-compatible.
 import ctypes
 import platform
 
+from coralbuild.errors import first_line
 from coralbuild.inference import load_delegate, load_interpreter
 
 RUNTIME_LIBRARY = {"Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}.get(platform.system(), "libedgetpu.so.1")
@@ -53,7 +54,7 @@ def _open_with_delegate(model_path, device, threads):
     try:
         delegate = load_delegate(RUNTIME_LIBRARY, {"device": device})
     except OSError as error:
-        raise NoRuntime(f"no Edge TPU runtime library ({_first_line(error)}); {INSTALL_RUNTIME}") from None
+        raise NoRuntime(f"no Edge TPU runtime library ({first_line(error)}); {INSTALL_RUNTIME}") from None
     except ValueError:
         raise NoDevice(f"Edge TPU runtime library {RUNTIME_LIBRARY} loaded but no Edge TPU device {device} found") from None
     interpreter = load_interpreter(model_path, threads, delegates=[delegate])
@@ -69,8 +70,3 @@ def runtime_library_version():
         return None
     function.restype = ctypes.c_char_p
     return function().decode("utf-8", "replace")
-
-
-def _first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

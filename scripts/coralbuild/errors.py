@@ -8,6 +8,12 @@ class BadInput(Exception):
     """Input the user can fix: a corrupt file, a bad setting. The message names the culprit."""
 
 
+def first_line(error):
+    """The first line of an exception's message (libraries often add pages of detail)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def reports_bad_input(main):
     """Run a CLI `main`, turning BadInput into one `error:` line on stderr and exit status 1."""
 

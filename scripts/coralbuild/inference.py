@@ -8,7 +8,7 @@ try:
 except ImportError:
     from tflite_runtime.interpreter import Interpreter, load_delegate
 
-from coralbuild.errors import BadInput
+from coralbuild.errors import BadInput, first_line
 from coralbuild.preprocessing import to_model_input
 
 
@@ -17,7 +17,7 @@ def load_interpreter(path, threads=1, delegates=None):
         interpreter = Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as error:
-        raise BadInput(f"{path}: the LiteRT interpreter cannot load it ({_first_line(error)})") from None
+        raise BadInput(f"{path}: the LiteRT interpreter cannot load it ({first_line(error)})") from None
     return interpreter
 
 
@@ -44,9 +44,6 @@ def predict_labels(interpreter, images):
         labels[position] = int(np.argmax(interpreter.get_tensor(output_index)[0]))
     return labels
 
-
-def _first_line(error):
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def interpreter_version():

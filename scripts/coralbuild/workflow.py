@@ -32,7 +32,7 @@ def check_dataset_sources(datasets):
         if len(sources) != 1:
             raise ConfigError(f"invalid config at datasets.{name}: give exactly one of 'path' or 'url'")
         if "path" in settings:
-            for part, file_name in file_names(settings).items():
+            for file_name in file_names(settings).values():
                 if not (Path(settings["path"]) / file_name).is_file():
                     raise ConfigError(
                         f"invalid config at datasets.{name}.path: {Path(settings['path']) / file_name} not found"
