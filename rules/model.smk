@@ -8,6 +8,8 @@ rule train:
     params:
         model=lambda w: wf.as_json(wf.architecture_settings(model_settings(w))),
         train=lambda w: wf.as_json(wf.train_settings(config["train"], model_settings(w))),
+        # Not an output: Snakemake deletes outputs before a job starts, and this must survive a kill.
+        state="results/{dataset}/{model}/train_state.npz",
     threads: 2
     log:
         "results/{dataset}/{model}/logs/train.log",
@@ -18,7 +20,7 @@ rule train:
     shell:
         "python {input.script:q} --data {input.data:q} --model-settings {params.model:q}"
         " --train-settings {params.train:q} --threads {threads}"
-        " --model {output.model:q} --history {output.history:q} > {log:q} 2>&1"
+        " --model {output.model:q} --history {output.history:q} --state {params.state:q} > {log:q} 2>&1"
 
 
 rule export_saved_model:

@@ -2,7 +2,6 @@
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
 from coralbuild.atomic import atomic_output
@@ -20,6 +19,9 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow thread pool size")
     parser.add_argument("--model", required=True, help="the .keras checkpoint to write")
     parser.add_argument("--history", required=True, help="per-epoch loss and accuracy (CSV)")
+    parser.add_argument("--state", type=Path, required=True,
+                        help="training state kept after each epoch, so that a killed run resumes from its last "
+                             "finished epoch; removed once the model is written")
     return parser.parse_args(argv)
 
 
@@ -28,21 +30,25 @@ def main(argv=None):
     args = parse_args(argv)
     # TensorFlow is imported after argument parsing so that --help stays fast.
     from coralbuild.models import build_model
-    from coralbuild.training import configure_tensorflow, train
+    from coralbuild.training import TrainingState, configure_tensorflow, train, training_fingerprint
 
     configure_tensorflow(args.threads, args.train_settings["seed"])
     split = load_split(args.data)
     input_shape = split["x_train"].shape[1:] + (1,)
     model = build_model(args.model_settings, input_shape, num_classes(split["y_train"]), args.train_settings["seed"])
     model.summary(print_fn=print)
-    history = train(model, split, args.train_settings, args.threads)
-    with tempfile.TemporaryDirectory(dir=Path(args.model).parent) as scratch:
-        saved = Path(scratch) / "model.keras"
-        model.save(saved)
-        with atomic_output(args.model) as temporary:
-            normalize_keras_archive(saved, temporary)
+    state = TrainingState(args.state, training_fingerprint(args.data, args.model_settings, args.train_settings))
+    history = train(model, split, args.train_settings, args.threads, state)
+    with atomic_output(args.model) as temporary:
+        as_saved = temporary.with_suffix(".as-saved.keras")  # named like a temporary: removed if left behind
+        try:
+            model.save(as_saved)
+            normalize_keras_archive(as_saved, temporary)
+        finally:
+            as_saved.unlink(missing_ok=True)
     with atomic_output(args.history) as temporary:
         history.to_csv(temporary, index=False)
+    state.discard()
 
 
 if __name__ == "__main__":

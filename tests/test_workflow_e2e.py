@@ -6,8 +6,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
+import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import (MNIST, PROJECT, copy_project, make_stand_in, run_script, run_snakemake as snakemake,
+from conftest import (MNIST, PROJECT, copy_project, environment, make_stand_in, run_script, run_snakemake as snakemake,
                       skip_if_a_real_compiler_is_installed)
 from coralbuild.table import COLUMNS
 
@@ -94,20 +97,55 @@ def test_second_dry_run_has_nothing_to_do(tiny_run):
     assert planned_jobs(tiny_run) == {}
 
 
+def compared_artifacts(reference, other):
+    """Paths whose bytes `verify_manifest.py --against` found equal in two runs (fails on any difference)."""
+    comparison = run_script("verify_manifest.py", reference / "results/manifest.json",
+                            "--against", other / "results/manifest.json")
+    assert comparison.returncode == 0, comparison.stdout
+    checked = int(re.search(r"0 difference\(s\) in (\d+) files", comparison.stdout).group(1))
+    manifest = json.loads((reference / "results/manifest.json").read_text())
+    compared = {a["path"] for a in manifest["artifacts"] if not a["measurement"]}
+    assert checked == len(compared)
+    return compared
+
+
 def test_two_clean_runs_make_byte_identical_artifacts(tiny_run, tmp_path_factory):
     second = copy_project(tmp_path_factory.mktemp("second-run"))
     result = snakemake(second, "--cores", "2", *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
-    comparison = run_script("verify_manifest.py", tiny_run / "results/manifest.json",
-                            "--against", second / "results/manifest.json")
-    assert comparison.returncode == 0, comparison.stdout
-    checked = int(re.search(r"0 difference\(s\) in (\d+) files", comparison.stdout).group(1))
-    manifest = json.loads((tiny_run / "results/manifest.json").read_text())
-    compared = {a["path"] for a in manifest["artifacts"] if not a["measurement"]}
-    assert checked == len(compared) and {"results/mnist/data.npz", "results/mnist/cnn/model.keras",
-                                         "results/mnist/mlp/saved_model/saved_model.pb",
-                                         "results/mnist/mlp/saved_model/variables/variables.index",
-                                         "results/mnist/cnn/model_int8.tflite"} <= compared
+    assert {"results/mnist/data.npz", "results/mnist/cnn/model.keras",
+            "results/mnist/mlp/saved_model/saved_model.pb",
+            "results/mnist/mlp/saved_model/variables/variables.index",
+            "results/mnist/cnn/model_int8.tflite"} <= compared_artifacts(tiny_run, second)
+
+
+def run_killed_when(project, job_log):
+    """Start the tiny run in a process group of its own and SIGKILL the whole group (Snakemake and
+    every job) once `job_log` exists, that is once that job has started."""
+    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", *TINY], cwd=project,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment(),
+                               start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not (project / job_log).exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, f"the run ended before {job_log} appeared"
+    assert snakemake(project, "--unlock", *TINY).returncode == 0  # the killed Snakemake left its lock
+
+
+def test_a_run_killed_in_training_conversion_and_benchmark_completes_with_identical_artifacts(
+        tiny_run, tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("killed"))
+    for job, output in [("train", "model.keras"), ("quantize_int8", "model_int8.tflite"),
+                        ("benchmark_cpu", "benchmark_cpu.csv")]:
+        run_killed_when(project, f"results/mnist/cnn/logs/{job}.log")
+        assert not (project / "results/mnist/cnn" / output).exists(), f"{job} left an output though killed"
+        assert job in planned_jobs(project)
+    result = snakemake(project, "--cores", "2", *TINY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "results/mnist/cnn/model_int8.tflite" in compared_artifacts(tiny_run, project)
+    assert not list(project.glob("results/**/.*tmp-*")) and not list(project.glob("results/**/train_state.npz"))
 
 
 def test_the_tree_verifies_against_its_manifest_and_names_a_changed_file(tiny_run):
@@ -348,3 +386,59 @@ def test_requiring_full_mapping_stops_a_model_that_would_not_map(tiny_run):
     assert result.returncode != 0
     assert "not predicted to map fully to the Edge TPU" in result.stdout + result.stderr
     snakemake(tiny_run, "--cores", "2", *TINY)  # back to the default config for later tests
+
+
+# A failing run leaves the results of an earlier run as they were: every file under results/
+# keeps its bytes and modification time; only a new dataset's own folder may appear.
+
+def results_state(project):
+    return {path.relative_to(project): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+            for path in (project / "results").rglob("*") if path.is_file()}
+
+
+def broken_dataset(project, corrupt):
+    """A second dataset `broken`: MNIST's files with one corrupted by `corrupt(content) -> content`."""
+    shutil.copytree(MNIST, project / "broken")
+    labels = project / "broken/train-labels-idx1-ubyte.gz"
+    labels.write_bytes(corrupt(labels.read_bytes()))
+    mnist = yaml.safe_load((PROJECT / "config/config.yaml").read_text())["datasets"]["mnist"]
+    return yaml.safe_dump({"datasets": {"broken": {**mnist, "path": "broken", "max_train_size": 2000}}})
+
+
+def flipped_label(content):
+    import gzip
+    raw = bytearray(gzip.decompress(content))
+    raw[-1] = (raw[-1] + 1) % 10
+    return gzip.compress(bytes(raw), mtime=0)
+
+
+FAILING_CASES = {
+    "unknown key": ("train: {epoch: 5}", "invalid config at train"),
+    "wrong type": ("train: {epochs: five}", "invalid config at train.epochs"),
+    "out-of-range value": ("train: {epochs: 0}", "invalid config at train.epochs"),
+    "unknown architecture": ("models: {cnn: {architecture: resnet}}", "invalid config at models.cnn.architecture"),
+    "name with a path separator": ("models: {../x: {architecture: mlp}}", "invalid config at models"),
+    "name with shell metacharacters": ("models: {'x;rm -rf': {architecture: mlp}}", "invalid config at models"),
+    "missing dataset path": ("datasets: {mnist: {path: nowhere}}", "invalid config at datasets.mnist.path"),
+    "required compiler missing": ("compile: {compiler: required}", "compile.compiler is required"),
+    "truncated dataset file": (partial(broken_dataset, corrupt=lambda content: content[:10000]),
+                               "train-labels-idx1-ubyte.gz: truncated or corrupt gzip"),
+    "dataset file with a wrong checksum": (partial(broken_dataset, corrupt=flipped_label),
+                                           "train-labels-idx1-ubyte.gz: sha256 of the uncompressed content"),
+}
+
+
+@pytest.mark.parametrize("case", FAILING_CASES)
+def test_a_failing_run_leaves_earlier_results_untouched(tiny_run, tmp_path, case):
+    if case == "required compiler missing":
+        skip_if_a_real_compiler_is_installed()
+    project = tmp_path / "project"
+    shutil.copytree(tiny_run, project, symlinks=True)
+    before = results_state(project)
+    config, message = FAILING_CASES[case]
+    (project / "bad.yaml").write_text(config if isinstance(config, str) else config(project))
+    result = snakemake(project, "--cores", "2", *TINY, "bad.yaml")
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    after = {path: state for path, state in results_state(project).items() if path.parts[1] != "broken"}
+    assert after == before

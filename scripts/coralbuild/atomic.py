@@ -1,6 +1,7 @@
 """Write outputs under a temporary name and rename them into place only when complete."""
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -14,10 +15,14 @@ def atomic_output(final_path, directory=False):
     On any exception the temporary file or folder is removed, so a reader never sees a
     half-written output. A directory output must not exist yet (Snakemake removes it before
     the job runs); an existing file is replaced, which is atomic on POSIX.
+
+    Temporaries of the same output left by a writer that was killed (SIGKILL runs no cleanup)
+    are removed first: only one job at a time writes a given output.
     """
     final_path = Path(final_path)
     final_path.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{final_path.name}.tmp-"
+    remove_leftover_temporaries(final_path.parent, prefix)
     if directory:
         temporary = Path(tempfile.mkdtemp(prefix=prefix, dir=final_path.parent))
     else:
@@ -34,6 +39,15 @@ def atomic_output(final_path, directory=False):
         else:
             temporary.unlink(missing_ok=True)
         raise
+
+
+def remove_leftover_temporaries(folder, prefix):
+    """Remove files and folders in `folder` whose names start with `prefix`."""
+    for leftover in Path(folder).glob(f"{glob.escape(prefix)}*"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def write_text(final_path, text):

@@ -1,9 +1,21 @@
-"""Deterministic Keras training on a tf.data pipeline."""
+"""Deterministic, resumable Keras training on a tf.data pipeline.
 
+A killed training goes on from its last finished epoch: `TrainingState` keeps every variable
+(weights, optimizer slots and step, the Dropout seed generator) and the history after each
+epoch, and each epoch's batch order depends only on (seed, epoch), so the resumed epochs see
+the same batches in the same state as an uninterrupted run: the result is bit-identical.
+"""
+
+import hashlib
+import json
+import sys
+
+import numpy as np
 import tensorflow as tf
 import keras
 import pandas as pd
 
+from coralbuild.atomic import atomic_output
 from coralbuild.preprocessing import to_model_input
 
 
@@ -15,30 +27,121 @@ def configure_tensorflow(threads, seed):
     tf.config.experimental.enable_op_determinism()
 
 
-def make_dataset(images, labels, batch_size, seed=None, threads=1):
-    """Batched tf.data pipeline; shuffled (seeded, reshuffled each epoch) when `seed` is given."""
-    dataset = tf.data.Dataset.from_tensor_slices((to_model_input(images), labels))
-    if seed is not None:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+def _with_threads(dataset, threads):
     options = tf.data.Options()
     options.threading.private_threadpool_size = threads
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(options)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
-def train(model, split, settings, threads):
-    """Compile and fit `model` on a prepared split; return the per-epoch history as a table."""
+def make_dataset(images, labels, batch_size, threads=1):
+    """Batches in stored order (for validation)."""
+    dataset = tf.data.Dataset.from_tensor_slices((to_model_input(images), labels)).batch(batch_size)
+    return _with_threads(dataset, threads)
+
+
+def make_training_dataset(images, labels, batch_size, seed, first_epoch, epochs, threads=1):
+    """Shuffled batches of epochs `first_epoch`..`epochs - 1`, one after another.
+
+    Epoch e's order is a stateless shuffle seeded with (seed, e): unlike a reshuffling
+    `Dataset.shuffle`, whose order depends on how many epochs this process has iterated, a run
+    that starts at epoch e gets the batches an uninterrupted run gets at epoch e.
+    """
+    inputs, targets = tf.constant(to_model_input(images)), tf.constant(labels)
+    indices = tf.range(len(images), dtype=tf.int64)
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(indices, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        return batches.map(lambda batch: (tf.gather(inputs, batch), tf.gather(targets, batch)))
+
+    return _with_threads(tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches), threads)
+
+
+def training_fingerprint(data_path, model_settings, train_settings):
+    """What a kept training state must match to be resumed: the data, settings and library versions."""
+    digest = hashlib.sha256()
+    with open(data_path, "rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    described = {"data": digest.hexdigest(), "model": model_settings, "train": train_settings,
+                 "tensorflow": tf.__version__, "keras": keras.__version__}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+class TrainingState(keras.callbacks.Callback):
+    """The training state after the last finished epoch, in one .npz file replaced atomically.
+
+    The file holds all model and optimizer variables in their fixed order, the history rows and
+    the fingerprint of the inputs; a file whose fingerprint differs (other data, settings or
+    library versions) is not used and is replaced after the next epoch.
+    """
+
+    def __init__(self, path, fingerprint):
+        super().__init__()
+        self.path, self.fingerprint = path, fingerprint
+        self.history = []
+
+    def _variables(self):
+        return list(self.model.variables) + list(self.model.optimizer.variables)
+
+    def restore(self, model):
+        """Load the kept state into the compiled `model`; return the number of epochs it has done."""
+        self.set_model(model)
+        model.optimizer.build(model.trainable_variables)  # its slot variables must exist to be assigned
+        if not self.path.exists():
+            return 0
+        variables = self._variables()
+        try:
+            with np.load(self.path, allow_pickle=False) as kept:
+                if str(kept["fingerprint"]) != self.fingerprint:
+                    print(f"{self.path}: kept training state is for other inputs; starting from epoch 1")
+                    return 0
+                values = [kept[f"variable_{index}"] for index in range(len(variables))]
+                history = json.loads(str(kept["history"]))
+            for variable, value in zip(variables, values):
+                if tuple(variable.shape) != value.shape:
+                    raise ValueError(f"{variable.path} has shape {value.shape}, expected {tuple(variable.shape)}")
+        except (OSError, ValueError, KeyError) as error:
+            print(f"{self.path}: kept training state unreadable ({error}); starting from epoch 1", file=sys.stderr)
+            return 0
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+        self.history = history
+        print(f"{self.path}: resuming after epoch {len(self.history)}")
+        return len(self.history)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.history.append({"epoch": epoch + 1, **{name: float(value) for name, value in (logs or {}).items()}})
+        arrays = {f"variable_{index}": variable.numpy() for index, variable in enumerate(self._variables())}
+        with atomic_output(self.path) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(handle, fingerprint=self.fingerprint, history=json.dumps(self.history), **arrays)
+
+    def discard(self):
+        """Remove the kept state once the finished model is written."""
+        self.path.unlink(missing_ok=True)
+
+
+def train(model, split, settings, threads, state):
+    """Compile and fit `model` on a prepared split, resuming from `state` (a TrainingState);
+    return the per-epoch history of the whole training as a table."""
     model.compile(
         optimizer=keras.optimizers.Adam(settings["learning_rate"]),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    history = model.fit(
-        make_dataset(split["x_train"], split["y_train"], settings["batch_size"], settings["seed"], threads),
-        validation_data=make_dataset(split["x_val"], split["y_val"], settings["batch_size"], threads=threads),
-        epochs=settings["epochs"],
-        shuffle=False,  # the pipeline shuffles, seeded
-        verbose=2,
-    )
-    table = pd.DataFrame(history.history)
-    table.insert(0, "epoch", range(1, len(table) + 1))
-    return table
+    epochs_done = state.restore(model)
+    batch_size, epochs = settings["batch_size"], settings["epochs"]
+    if epochs_done < epochs:
+        model.fit(
+            make_training_dataset(split["x_train"], split["y_train"], batch_size, settings["seed"],
+                                  epochs_done, epochs, threads),
+            validation_data=make_dataset(split["x_val"], split["y_val"], batch_size, threads),
+            initial_epoch=epochs_done,
+            epochs=epochs,
+            steps_per_epoch=-(-len(split["x_train"]) // batch_size),
+            callbacks=[state],
+            shuffle=False,  # the pipeline shuffles, seeded
+            verbose=2,
+        )
+    return pd.DataFrame(state.history)

@@ -1,0 +1,118 @@
+"""A killed training resumes from its last finished epoch and ends bit-identical to an uninterrupted one."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import MNIST, PROJECT, SCRIPTS, environment
+from coralbuild.datasets import save_split
+from coralbuild.idx import read_idx
+
+CONFIG = yaml.safe_load((PROJECT / "config/config.yaml").read_text())
+SETTINGS = {**CONFIG["train"], "epochs": 4}
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    images = read_idx(MNIST / "train-images-idx3-ubyte.gz", 3)
+    labels = read_idx(MNIST / "train-labels-idx1-ubyte.gz", 1)
+    path = tmp_path_factory.mktemp("split") / "data.npz"
+    save_split(path, {"x_train": images[:3000], "y_train": labels[:3000], "x_val": images[3000:3500],
+                      "y_val": labels[3000:3500], "x_test": images[3500:3600], "y_test": labels[3500:3600]})
+    return path
+
+
+def train_command(split, folder, model):
+    return [sys.executable, str(SCRIPTS / "train.py"), "--data", str(split),
+            "--model-settings", json.dumps(CONFIG["models"][model]), "--train-settings", json.dumps(SETTINGS),
+            "--threads", "2", "--model", str(folder / "model.keras"), "--history", str(folder / "history.csv"),
+            "--state", str(folder / "train_state.npz")]
+
+
+def train(split, folder, model):
+    folder.mkdir(exist_ok=True)
+    result = subprocess.run(train_command(split, folder, model), capture_output=True, text=True, env=environment())
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def kill_after_first_epoch(split, folder, model):
+    """Start training and SIGKILL it as soon as the state of a finished epoch is on disk."""
+    folder.mkdir(exist_ok=True)
+    process = subprocess.Popen(train_command(split, folder, model), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=environment())
+    state, deadline = folder / "train_state.npz", time.monotonic() + 300
+    while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert state.exists() and not (folder / "model.keras").exists(), "the kill did not land mid-training"
+
+
+@pytest.mark.parametrize("model", ["cnn", "mlp"])  # the MLP's Dropout draws from a seed generator
+def test_killed_training_resumes_and_matches_an_uninterrupted_run(split, tmp_path, model):
+    train(split, tmp_path / "uninterrupted", model)
+    kill_after_first_epoch(split, tmp_path / "resumed", model)
+    log = train(split, tmp_path / "resumed", model)
+    epochs_done = int(log.split("resuming after epoch ")[1].split()[0])
+    assert 1 <= epochs_done < SETTINGS["epochs"]
+    assert f"Epoch {epochs_done + 1}/{SETTINGS['epochs']}" in log and f"Epoch {epochs_done}/" not in log
+    for name in ("model.keras", "history.csv"):
+        assert (tmp_path / "resumed" / name).read_bytes() == (tmp_path / "uninterrupted" / name).read_bytes(), name
+    for folder in ("uninterrupted", "resumed"):
+        assert sorted(p.name for p in (tmp_path / folder).iterdir()) == ["history.csv", "model.keras"]
+
+
+@pytest.fixture(scope="module")
+def keras_model():
+    from coralbuild.models import build_model
+
+    def make():
+        model = build_model(CONFIG["models"]["mlp"], (28, 28, 1), 10, seed=1)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+    return make
+
+
+def kept_state(path, model, fingerprint="inputs-1"):
+    from coralbuild.training import TrainingState
+
+    state = TrainingState(path, fingerprint)
+    state.restore(model)
+    for variable in model.variables:
+        variable.assign(np.full(variable.shape, 7, variable.dtype))
+    state.on_epoch_end(0, {"loss": 0.5})
+    return state
+
+
+def test_state_round_trips_every_variable_including_the_seed_generator(tmp_path, keras_model):
+    from coralbuild.training import TrainingState
+
+    kept_state(tmp_path / "state.npz", keras_model())
+    model = keras_model()
+    assert TrainingState(tmp_path / "state.npz", "inputs-1").restore(model) == 1
+    assert any("seed_generator" in v.path for v in model.variables)
+    assert all((np.asarray(v.numpy()) == 7).all() for v in model.variables)
+
+
+@pytest.mark.parametrize("content", [None, b"not a numpy archive"])
+def test_state_for_other_inputs_or_unreadable_is_not_used(tmp_path, keras_model, content, capsys):
+    from coralbuild.training import TrainingState
+
+    path = tmp_path / "state.npz"
+    kept_state(path, keras_model())
+    if content is not None:
+        path.write_bytes(content)
+    model = keras_model()
+    before = [v.numpy().copy() for v in model.variables]
+    state = TrainingState(path, "inputs-2")
+    assert state.restore(model) == 0 and state.history == []
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables))
+    output = capsys.readouterr()
+    assert f"{path}: kept training state" in output.out + output.err
