@@ -20,6 +20,15 @@ include: "rules/benchmark.smk"
 include: "rules/report.smk"
 
 
+# On a cluster these quick table and plot jobs run on the submit host instead of queueing.
+localrules:
+    all,
+    benchmark_table,
+    summary_table,
+    plot_results,
+    manifest,
+
+
 rule all:
     input:
         "results/benchmark.csv",

@@ -12,7 +12,7 @@ rule benchmark_cpu:
         int8="results/{dataset}/{model}/model_int8.tflite",
     params:
         benchmark=wf.as_json(config["benchmark"]),
-    threads: workflow.cores
+    threads: all_cores()
     log:
         "results/{dataset}/{model}/logs/benchmark_cpu.log",
     benchmark:
@@ -38,7 +38,7 @@ rule benchmark_edgetpu:
         benchmark=wf.as_json(config["benchmark"]),
         devices=edgetpu_devices(),
         compiled=lambda w, input: f"--edgetpu-folder={input.compiled}" if input.compiled else f"--no-compiled-model=skipped: {NO_COMPILER}",
-    threads: workflow.cores
+    threads: all_cores()
     resources:
         edgetpu=1,
     log:

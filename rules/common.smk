@@ -78,6 +78,15 @@ def edgetpu_devices():
     return [device for device in config["benchmark"]["devices"] if device != "cpu"]
 
 
+def all_cores():
+    """Every core of a local run, for jobs that must run alone; 1 where Snakemake has no core
+    total (cluster executors), whose profile sets those jobs' threads and node instead."""
+    try:
+        return workflow.cores
+    except WorkflowError:
+        return 1
+
+
 def benchmark_tables():
     """Every model's benchmark CSVs: the CPU's, and the Edge TPU's when a device is configured."""
     kinds = ["cpu"] + (["edgetpu"] if edgetpu_devices() else [])

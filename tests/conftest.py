@@ -1,5 +1,7 @@
 import gzip
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +74,30 @@ def copy_project(destination):
         elif source.exists():
             shutil.copy2(source, destination / entry)
     return destination
+
+
+TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A project copy after a local run of the tiny config: the reference other runs compare with."""
+    project = copy_project(tmp_path_factory.mktemp("e2e"))
+    result = run_snakemake(project, "--cores", "2", *TINY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return project
+
+
+def compared_artifacts(reference, other):
+    """Paths whose bytes `verify_manifest.py --against` found equal in two runs (fails on any difference)."""
+    comparison = run_script("verify_manifest.py", reference / "results/manifest.json",
+                            "--against", other / "results/manifest.json")
+    assert comparison.returncode == 0, comparison.stdout
+    checked = int(re.search(r"0 difference\(s\) in (\d+) files", comparison.stdout).group(1))
+    manifest = json.loads((reference / "results/manifest.json").read_text())
+    compared = {a["path"] for a in manifest["artifacts"] if not a["measurement"]}
+    assert checked == len(compared)
+    return compared
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ The stand-in follows the real command line and output format; it is not Coral's 
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -83,7 +82,7 @@ def test_each_known_failure_is_recorded_with_its_reason(tmp_path, stand_in_compi
     result, record = compile_with(tmp_path, [stand_in_compiler], mode=mode, timeout_s=1 if mode == "hang" else 30)
     assert result.returncode == 0
     assert record["status"].startswith("failed: ") and reason in record["status"]
-    assert f"compile status: failed: " in result.stdout
+    assert "compile status: failed: " in result.stdout
     assert (tmp_path / "edgetpu/compiler.stdout").read_text().startswith("Edge TPU Compiler version")
 
 

@@ -18,11 +18,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import (MNIST, PROJECT, copy_project, environment, make_stand_in, run_script, run_snakemake as snakemake,
-                      skip_if_a_real_compiler_is_installed)
+from conftest import (MNIST, PROJECT, TINY, compared_artifacts, copy_project, environment, make_stand_in, run_script,
+                      run_snakemake as snakemake, skip_if_a_real_compiler_is_installed)
 from coralbuild.table import COLUMNS
 
-TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
 PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "predict_edgetpu", "evaluate",
                   "benchmark_cpu", "benchmark_edgetpu"]
 FINAL_JOBS = {"benchmark_table": 1, "summary_table": 1, "plot_results": 1, "manifest": 1, "all": 1}
@@ -43,14 +42,6 @@ def downstream(per_model_from, models=("cnn", "mlp")):
     """Jobs a change entering at rule `per_model_from` reruns, for the given models."""
     jobs = {rule: len(models) for rule in PER_MODEL_JOBS[PER_MODEL_JOBS.index(per_model_from):]}
     return {**jobs, **FINAL_JOBS}
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("e2e"))
-    result = snakemake(project, "--cores", "2", *TINY)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return project
 
 
 def test_every_artifact_is_made(tiny_run):
@@ -95,18 +86,6 @@ def test_benchmark_table_holds_real_measurements(tiny_run):
 
 def test_second_dry_run_has_nothing_to_do(tiny_run):
     assert planned_jobs(tiny_run) == {}
-
-
-def compared_artifacts(reference, other):
-    """Paths whose bytes `verify_manifest.py --against` found equal in two runs (fails on any difference)."""
-    comparison = run_script("verify_manifest.py", reference / "results/manifest.json",
-                            "--against", other / "results/manifest.json")
-    assert comparison.returncode == 0, comparison.stdout
-    checked = int(re.search(r"0 difference\(s\) in (\d+) files", comparison.stdout).group(1))
-    manifest = json.loads((reference / "results/manifest.json").read_text())
-    compared = {a["path"] for a in manifest["artifacts"] if not a["measurement"]}
-    assert checked == len(compared)
-    return compared
 
 
 def test_two_clean_runs_make_byte_identical_artifacts(tiny_run, tmp_path_factory):
