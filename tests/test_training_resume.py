@@ -101,14 +101,15 @@ def test_state_round_trips_every_variable_including_the_seed_generator(tmp_path,
     assert all((np.asarray(v.numpy()) == 7).all() for v in model.variables)
 
 
-@pytest.mark.parametrize("content", [None, b"not a numpy archive"])
-def test_state_for_other_inputs_or_unreadable_is_not_used(tmp_path, keras_model, content, capsys):
+@pytest.mark.parametrize("damage", [None, lambda content: b"not a numpy archive", lambda content: content[:5000]],
+                         ids=["other inputs", "not an archive", "truncated"])
+def test_state_for_other_inputs_or_unreadable_is_not_used(tmp_path, keras_model, damage, capsys):
     from coralbuild.training import TrainingState
 
     path = tmp_path / "state.npz"
     kept_state(path, keras_model())
-    if content is not None:
-        path.write_bytes(content)
+    if damage is not None:
+        path.write_bytes(damage(path.read_bytes()))
     model = keras_model()
     before = [v.numpy().copy() for v in model.variables]
     state = TrainingState(path, "inputs-2")

@@ -9,6 +9,7 @@ the same batches in the same state as an uninterrupted run: the result is bit-id
 import hashlib
 import json
 import sys
+import zipfile
 
 import numpy as np
 import tensorflow as tf
@@ -101,7 +102,7 @@ class TrainingState(keras.callbacks.Callback):
             for variable, value in zip(variables, values):
                 if tuple(variable.shape) != value.shape:
                     raise ValueError(f"{variable.path} has shape {value.shape}, expected {tuple(variable.shape)}")
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
             print(f"{self.path}: kept training state unreadable ({error}); starting from epoch 1", file=sys.stderr)
             return 0
         for variable, value in zip(variables, values):
