@@ -98,18 +98,18 @@ def test_two_clean_runs_make_byte_identical_artifacts(tiny_run, tmp_path_factory
             "results/mnist/cnn/model_int8.tflite"} <= compared_artifacts(tiny_run, second)
 
 
-def run_killed_when(project, job_log):
-    """Start the tiny run in a process group of its own and SIGKILL the whole group (Snakemake and
-    every job) once `job_log` exists, that is once that job has started."""
-    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", *TINY], cwd=project,
+def run_killed_when(project, path, *args):
+    """Start Snakemake with `args` (the tiny run by default) in a process group of its own and SIGKILL
+    the whole group (Snakemake and every job) once `path` exists: a job's log once that job has started."""
+    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", *(args or TINY)], cwd=project,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment(),
                                start_new_session=True)
     deadline = time.monotonic() + 600
-    while not (project / job_log).exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while not (project / path).exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert process.returncode == -signal.SIGKILL, f"the run ended before {job_log} appeared"
+    assert process.returncode == -signal.SIGKILL, f"the run ended before {path} appeared"
     assert snakemake(project, "--unlock", *TINY).returncode == 0  # the killed Snakemake left its lock
 
 
@@ -366,6 +366,25 @@ def test_requiring_full_mapping_stops_a_model_that_would_not_map(tiny_run):
     assert "not predicted to map fully to the Edge TPU" in result.stdout + result.stderr
     snakemake(tiny_run, "--cores", "2", *TINY)  # back to the default config for later tests
 
+
+
+def test_training_killed_in_the_workflow_resumes_and_matches_an_uninterrupted_one(tmp_path):
+    three_epochs = ["results/mnist/cnn/model.keras", *TINY, "epochs.yaml"]
+    projects = {}
+    for name in ("uninterrupted", "killed"):
+        projects[name] = copy_project(tmp_path / name)
+        (projects[name] / "epochs.yaml").write_text("train: {epochs: 3}")
+    assert snakemake(projects["uninterrupted"], "--cores", "2", *three_epochs).returncode == 0
+    killed = projects["killed"]
+    run_killed_when(killed, "results/mnist/cnn/train_state.npz", *three_epochs)  # after the first epoch
+    assert not (killed / "results/mnist/cnn/model.keras").exists()
+    result = snakemake(killed, "--cores", "2", *three_epochs)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "train_state.npz: resuming after epoch" in (killed / "results/mnist/cnn/logs/train.log").read_text()
+    for name in ("model.keras", "history.csv"):
+        assert ((killed / "results/mnist/cnn" / name).read_bytes()
+                == (projects["uninterrupted"] / "results/mnist/cnn" / name).read_bytes()), name
+    assert not (killed / "results/mnist/cnn/train_state.npz").exists()
 
 # A failing run leaves the results of an earlier run as they were: every file under results/
 # keeps its bytes and modification time; only a new dataset's own folder may appear.
