@@ -55,7 +55,9 @@ def kill_after_first_epoch(split, folder, model):
     assert state.exists() and not (folder / "model.keras").exists(), "the kill did not land mid-training"
 
 
-@pytest.mark.parametrize("model", ["cnn", "mlp"])  # the MLP's Dropout draws from a seed generator
+# The MLP, whose Dropout draws from a seed generator that must be resumed too; the CNN is
+# killed and resumed inside a whole workflow run (test_workflow_e2e).
+@pytest.mark.parametrize("model", ["mlp"])
 def test_killed_training_resumes_and_matches_an_uninterrupted_run(split, tmp_path, model):
     train(split, tmp_path / "uninterrupted", model)
     kill_after_first_epoch(split, tmp_path / "resumed", model)
