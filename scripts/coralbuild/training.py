@@ -60,11 +60,9 @@ def make_training_dataset(images, labels, batch_size, seed, first_epoch, epochs,
 
 def training_fingerprint(data_path, model_settings, train_settings):
     """What a kept training state must match to be resumed: the data, settings and library versions."""
-    digest = hashlib.sha256()
     with open(data_path, "rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            digest.update(block)
-    described = {"data": digest.hexdigest(), "model": model_settings, "train": train_settings,
+        data_digest = hashlib.file_digest(data, "sha256").hexdigest()
+    described = {"data": data_digest, "model": model_settings, "train": train_settings,
                  "tensorflow": tf.__version__, "keras": keras.__version__}
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
