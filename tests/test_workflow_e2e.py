@@ -1,6 +1,7 @@
 """The workflow end to end on the tiny config, in a temporary copy of the project."""
 
 import base64
+import gzip
 import hashlib
 import json
 import os
@@ -404,7 +405,6 @@ def broken_dataset(project, corrupt):
 
 
 def flipped_label(content):
-    import gzip
     raw = bytearray(gzip.decompress(content))
     raw[-1] = (raw[-1] + 1) % 10
     return gzip.compress(bytes(raw), mtime=0)
