@@ -11,7 +11,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from coralbuild import workflow as wf
-from coralbuild.compiler import HOW_TO_GET_ONE, find_compiler
+from coralbuild.edgetpu.compiler import HOW_TO_GET_ONE, find_compiler
 
 
 def check_config(config):

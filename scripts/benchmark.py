@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from coralbuild.errors import BadInput, reports_bad_input
-from coralbuild.measurement import measure_in_child
-from coralbuild.table import COMPILED_MODEL, MEASUREMENT_COLUMNS, read_compile_record, write_table
+from coralbuild.measure.measurement import measure_in_child
+from coralbuild.reporting.table import COMPILED_MODEL, MEASUREMENT_COLUMNS, read_compile_record, write_table
 
 
 def parse_args(argv):

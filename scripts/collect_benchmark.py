@@ -6,8 +6,8 @@ import argparse
 import pandas as pd
 
 from coralbuild.errors import reports_bad_input
-from coralbuild.final_table import compile_facts, model_key, prediction_facts
-from coralbuild.table import COLUMNS, write_table
+from coralbuild.reporting.final_table import compile_facts, model_key, prediction_facts
+from coralbuild.reporting.table import COLUMNS, write_table
 
 
 @reports_bad_input

@@ -5,10 +5,10 @@ import argparse
 import json
 
 from coralbuild.atomic import atomic_output
-from coralbuild.compiler import HOW_TO_GET_ONE, find_compiler
-from coralbuild.edgetpu_compile import compile_model, compiler_version
+from coralbuild.edgetpu.compiler import HOW_TO_GET_ONE, find_compiler
+from coralbuild.edgetpu.compile import compile_model, compiler_version
 from coralbuild.errors import BadInput, reports_bad_input
-from coralbuild.tflite_model import read_tflite
+from coralbuild.edgetpu.tflite_model import read_tflite
 
 
 def parse_args(argv):

@@ -4,7 +4,7 @@ import argparse
 import json
 
 from coralbuild.atomic import atomic_output
-from coralbuild.datasets import load_split
+from coralbuild.data.split import load_split
 from coralbuild.errors import BadInput, reports_bad_input
 
 
@@ -32,7 +32,7 @@ def representative_images(data_path, count):
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
-    from coralbuild.conversion import convert_float32, convert_int8
+    from coralbuild.models.conversion import convert_float32, convert_int8
 
     if args.kind == "float32":
         model = convert_float32(args.saved_model)

@@ -2,7 +2,7 @@
 
 import argparse
 
-from coralbuild.download import download
+from coralbuild.data.download import download
 from coralbuild.errors import reports_bad_input
 
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 
 from coralbuild.atomic import write_text
-from coralbuild.datasets import load_split
+from coralbuild.data.split import load_split
 from coralbuild.errors import reports_bad_input
 
 
@@ -30,9 +30,9 @@ def artifact_metrics(predicted, labels, reference):
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
-    from coralbuild.export import load_checkpoint
-    from coralbuild.inference import load_interpreter, predict_labels
-    from coralbuild.preprocessing import to_model_input
+    from coralbuild.models.export import load_checkpoint
+    from coralbuild.measure.inference import load_interpreter, predict_labels
+    from coralbuild.models.preprocessing import to_model_input
 
     split = load_split(args.data)
     images, labels = split["x_test"], split["y_test"]

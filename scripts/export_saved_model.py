@@ -13,7 +13,7 @@ def main(argv=None):
     parser.add_argument("--output", required=True, help="the SavedModel folder to write")
     args = parser.parse_args(argv)
 
-    from coralbuild.export import export_saved_model
+    from coralbuild.models.export import export_saved_model
 
     with atomic_output(args.output, directory=True) as temporary:
         export_saved_model(args.model, temporary)

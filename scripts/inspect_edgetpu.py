@@ -7,7 +7,7 @@ and the runtime and compiler versions stored in it. Works on models compiled any
 import argparse
 import json
 
-from coralbuild.edgetpu_inspect import format_ops, inspect_compiled
+from coralbuild.edgetpu.inspection import format_ops, inspect_compiled
 from coralbuild.errors import reports_bad_input
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coralbuild import plots
+from coralbuild.reporting import plots
 from coralbuild.atomic import atomic_output
 from coralbuild.errors import reports_bad_input
 

@@ -8,10 +8,10 @@ import argparse
 import json
 
 from coralbuild.atomic import write_text
-from coralbuild.edgetpu_inspect import format_ops
-from coralbuild.edgetpu_rules import predict
+from coralbuild.edgetpu.inspection import format_ops
+from coralbuild.edgetpu.placement import predict
 from coralbuild.errors import BadInput, reports_bad_input
-from coralbuild.tflite_model import read_tflite
+from coralbuild.edgetpu.tflite_model import read_tflite
 
 
 def parse_args(argv):

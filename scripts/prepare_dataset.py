@@ -4,8 +4,8 @@ import argparse
 import json
 
 from coralbuild.atomic import atomic_output
-from coralbuild.dataset_files import PARTS
-from coralbuild.datasets import load_idx_pair, save_split, split_dataset
+from coralbuild.data.files import PARTS
+from coralbuild.data.split import load_idx_pair, save_split, split_dataset
 from coralbuild.errors import reports_bad_input
 
 

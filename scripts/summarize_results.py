@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from coralbuild.errors import reports_bad_input
-from coralbuild.summary import summarize
-from coralbuild.table import write_table
+from coralbuild.reporting.summary import summarize
+from coralbuild.reporting.table import write_table
 
 
 @reports_bad_input

@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 from coralbuild.atomic import atomic_output
-from coralbuild.datasets import load_split, num_classes
+from coralbuild.data.split import load_split, num_classes
 from coralbuild.errors import reports_bad_input
-from coralbuild.keras_archive import normalize_keras_archive
+from coralbuild.models.keras_archive import normalize_keras_archive
 
 
 def parse_args(argv):
@@ -29,8 +29,8 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     # TensorFlow is imported after argument parsing so that --help stays fast.
-    from coralbuild.models import build_model
-    from coralbuild.training import TrainingState, configure_tensorflow, train, training_fingerprint
+    from coralbuild.models.architectures import build_model
+    from coralbuild.models.training import TrainingState, configure_tensorflow, train, training_fingerprint
 
     configure_tensorflow(args.threads, args.train_settings["seed"])
     split = load_split(args.data)

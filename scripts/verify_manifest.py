@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from coralbuild.errors import BadInput, reports_bad_input
-from coralbuild.manifest import compare, verify
+from coralbuild.reporting.manifest import compare, verify
 
 
 def read(path):

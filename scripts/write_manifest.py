@@ -5,7 +5,7 @@ import json
 
 from coralbuild.atomic import write_text
 from coralbuild.errors import reports_bad_input
-from coralbuild.manifest import build_manifest
+from coralbuild.reporting.manifest import build_manifest
 
 
 @reports_bad_input

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from conftest import MNIST, PROJECT, run_script
-from coralbuild.datasets import save_split, split_dataset
-from coralbuild.idx import read_idx
-from coralbuild.table import MEASUREMENT_COLUMNS
+from coralbuild.data.split import save_split, split_dataset
+from coralbuild.data.idx import read_idx
+from coralbuild.reporting.table import MEASUREMENT_COLUMNS
 
 INT8 = PROJECT / "tests/data/cnn_int8.tflite"
 FIGURES = ["load_ms", "first_invoke_ms", "median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "std_ms", "accuracy"]

@@ -33,7 +33,7 @@ def test_prepare_dataset_rejects_mismatched_counts(tmp_path):
 
 
 def test_benchmark_turns_a_file_that_is_not_a_model_into_a_failed_row(tmp_path):
-    from coralbuild.datasets import save_split
+    from coralbuild.data.split import save_split
 
     save_split(tmp_path / "data.npz", {name: np.zeros((3, 28, 28) if name.startswith("x") else 3, np.uint8)
                                        for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")})

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import PROJECT, run_script, skip_if_a_real_compiler_is_installed
-from coralbuild.edgetpu_inspect import inspect_compiled
+from coralbuild.edgetpu.inspection import inspect_compiled
 
 MODEL = PROJECT / "tests/data/cnn_int8.tflite"
 SETTINGS = {"compiler": "auto", "container_image": None, "min_runtime_version": 13, "search_delegate": False,

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import shared_path
-from coralbuild.compiler_output import parse_compiler_output
+from coralbuild.edgetpu.compiler_output import parse_compiler_output
 
 KiB, MiB = 1024, 1024**2
 MAPPED, SUBGRAPH = "Mapped to Edge TPU", "More than one subgraph is not supported"

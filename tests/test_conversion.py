@@ -5,8 +5,8 @@ import pytest
 import yaml
 
 from conftest import MNIST, PROJECT
-from coralbuild.idx import read_idx
-from coralbuild.tflite_model import read_tflite
+from coralbuild.data.idx import read_idx
+from coralbuild.edgetpu.tflite_model import read_tflite
 
 MODELS = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())["models"]
 EDGETPU_BREAKERS = {"SHAPE", "STRIDED_SLICE", "PACK"}
@@ -25,10 +25,10 @@ def converted(request, tmp_path_factory, mnist_sample):
     """A briefly trained model of each configured architecture, exported and converted."""
     import keras
 
-    from coralbuild.conversion import convert_float32, convert_int8
-    from coralbuild.export import export_saved_model
-    from coralbuild.models import build_model
-    from coralbuild.preprocessing import to_model_input
+    from coralbuild.models.conversion import convert_float32, convert_int8
+    from coralbuild.models.export import export_saved_model
+    from coralbuild.models.architectures import build_model
+    from coralbuild.models.preprocessing import to_model_input
 
     folder = tmp_path_factory.mktemp(request.param)
     images, labels = mnist_sample
@@ -87,7 +87,7 @@ def test_dense_weights_are_per_tensor(converted):
 
 
 def test_uint8_input_takes_raw_pixels_and_predictions_agree(converted):
-    from coralbuild.inference import load_interpreter, predict_labels
+    from coralbuild.measure.inference import load_interpreter, predict_labels
 
     _, paths, keras_labels = converted
     interpreter = load_interpreter(paths["uint8"])

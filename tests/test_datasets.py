@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from coralbuild.datasets import SPLIT_ARRAYS, load_split, save_split, split_dataset
+from coralbuild.data.split import SPLIT_ARRAYS, load_split, save_split, split_dataset
 from coralbuild.errors import BadInput
 
 

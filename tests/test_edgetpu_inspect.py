@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import run_script, shared_path
-from coralbuild.edgetpu_inspect import format_ops, inspect_compiled
+from coralbuild.edgetpu.inspection import format_ops, inspect_compiled
 from coralbuild.errors import BadInput
 
 

@@ -9,9 +9,9 @@ from ai_edge_litert import schema_py_generated as schema
 
 import flatbuffers
 from conftest import PROJECT, run_script, shared_path
-from coralbuild.edgetpu_inspect import format_ops
-from coralbuild.edgetpu_rules import compare, predict
-from coralbuild.tflite_model import read_tflite
+from coralbuild.edgetpu.inspection import format_ops
+from coralbuild.edgetpu.placement import compare, predict
+from coralbuild.edgetpu.tflite_model import read_tflite
 
 CNN = PROJECT / "tests/data/cnn_int8.tflite"  # QUANTIZE CONV MAX_POOL CONV MAX_POOL RESHAPE FC FC SOFTMAX QUANTIZE
 SINGLE_SEGMENT = "More than one subgraph is not supported"

@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import PROJECT, SHARED
-from coralbuild.edgetpu_inspect import inspect_compiled
-from coralbuild.edgetpu_rules import predict
+from coralbuild.edgetpu.inspection import inspect_compiled
+from coralbuild.edgetpu.placement import predict
 from coralbuild.errors import BadInput
-from coralbuild.tflite_model import read_tflite
+from coralbuild.edgetpu.tflite_model import read_tflite
 
 SEEDS = sorted((SHARED / "edgetpu/reference-models").glob("*.tflite")) or []
 SEEDS = [PROJECT / "tests/data/cnn_int8.tflite"] + [path for path in SEEDS if path.stat().st_size < 200_000]

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import MNIST, write_idx
-from coralbuild.datasets import load_idx_pair
+from coralbuild.data.split import load_idx_pair
 from coralbuild.errors import BadInput
-from coralbuild.idx import read_idx
+from coralbuild.data.idx import read_idx
 
 MNIST_SHA256 = {
     "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import run_snakemake
-from coralbuild.datasets import load_split
+from coralbuild.data.split import load_split
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 

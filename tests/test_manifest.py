@@ -2,8 +2,8 @@ import json
 
 from conftest import run_script
 from coralbuild import workflow as wf
-from coralbuild.keras_archive import normalize_keras_archive
-from coralbuild.manifest import build_manifest, compare, verify
+from coralbuild.models.keras_archive import normalize_keras_archive
+from coralbuild.reporting.manifest import build_manifest, compare, verify
 
 import zipfile
 

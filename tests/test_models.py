@@ -3,7 +3,7 @@ import pytest
 import yaml
 
 from conftest import PROJECT
-from coralbuild.models import build_model
+from coralbuild.models.architectures import build_model
 
 MODELS = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())["models"]
 

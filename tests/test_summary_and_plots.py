@@ -1,8 +1,8 @@
 import pandas as pd
 
-from coralbuild import plots
-from coralbuild.summary import summarize
-from coralbuild.table import COLUMNS
+from coralbuild.reporting import plots
+from coralbuild.reporting.summary import summarize
+from coralbuild.reporting.table import COLUMNS
 
 
 def tidy_table(compiled):

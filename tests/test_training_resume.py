@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from conftest import MNIST, PROJECT, SCRIPTS, environment
-from coralbuild.datasets import save_split
-from coralbuild.idx import read_idx
+from coralbuild.data.split import save_split
+from coralbuild.data.idx import read_idx
 
 CONFIG = yaml.safe_load((PROJECT / "config/config.yaml").read_text())
 SETTINGS = {**CONFIG["train"], "epochs": 4}
@@ -73,7 +73,7 @@ def test_killed_training_resumes_and_matches_an_uninterrupted_run(split, tmp_pat
 
 @pytest.fixture(scope="module")
 def keras_model():
-    from coralbuild.models import build_model
+    from coralbuild.models.architectures import build_model
 
     def make():
         model = build_model(CONFIG["models"]["mlp"], (28, 28, 1), 10, seed=1)
@@ -83,7 +83,7 @@ def keras_model():
 
 
 def kept_state(path, model, fingerprint="inputs-1"):
-    from coralbuild.training import TrainingState
+    from coralbuild.models.training import TrainingState
 
     state = TrainingState(path, fingerprint)
     state.restore(model)
@@ -94,7 +94,7 @@ def kept_state(path, model, fingerprint="inputs-1"):
 
 
 def test_state_round_trips_every_variable_including_the_seed_generator(tmp_path, keras_model):
-    from coralbuild.training import TrainingState
+    from coralbuild.models.training import TrainingState
 
     kept_state(tmp_path / "state.npz", keras_model())
     model = keras_model()
@@ -106,7 +106,7 @@ def test_state_round_trips_every_variable_including_the_seed_generator(tmp_path,
 @pytest.mark.parametrize("damage", [None, lambda content: b"not a numpy archive", lambda content: content[:5000]],
                          ids=["other inputs", "not an archive", "truncated"])
 def test_state_for_other_inputs_or_unreadable_is_not_used(tmp_path, keras_model, damage, capsys):
-    from coralbuild.training import TrainingState
+    from coralbuild.models.training import TrainingState
 
     path = tmp_path / "state.npz"
     kept_state(path, keras_model())

@@ -21,7 +21,7 @@ import yaml
 
 from conftest import (MNIST, PROJECT, TINY, compared_artifacts, copy_project, environment, make_stand_in, run_script,
                       run_snakemake as snakemake, skip_if_a_real_compiler_is_installed)
-from coralbuild.table import COLUMNS
+from coralbuild.reporting.table import COLUMNS
 
 PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "predict_edgetpu", "evaluate",
                   "benchmark_cpu", "benchmark_edgetpu"]
@@ -171,8 +171,8 @@ def test_a_config_change_reruns_exactly_what_it_affects(tiny_run, change, expect
 
 @pytest.mark.parametrize("code_file, expected", [
     ("scripts/convert_tflite.py", {**downstream("convert_float32")}),
-    ("scripts/coralbuild/latency.py", downstream("benchmark_cpu")),
-    ("scripts/coralbuild/plots.py", {"plot_results": 1, "manifest": 1, "all": 1}),
+    ("scripts/coralbuild/measure/latency.py", downstream("benchmark_cpu")),
+    ("scripts/coralbuild/reporting/plots.py", {"plot_results": 1, "manifest": 1, "all": 1}),
 ])
 def test_a_code_edit_reruns_the_rules_that_run_it(tiny_run, code_file, expected):
     path = tiny_run / code_file

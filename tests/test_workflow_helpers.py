@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -9,16 +10,20 @@ from coralbuild import workflow as wf
 
 
 def package_files(script):
-    return {path.split("/")[-1] for path in wf.code_files(SCRIPTS / script)[1:]}
+    """The package files listed for `script`, relative to the package folder."""
+    package = SCRIPTS / "coralbuild"
+    return {str(Path(path).relative_to(package)) for path in wf.code_files(SCRIPTS / script)[1:]}
 
 
 def test_code_files_follow_imports_transitively_and_stop_there():
     train = package_files("train.py")
-    assert {"models.py", "training.py", "preprocessing.py", "datasets.py", "idx.py", "errors.py"} <= train
-    assert not train & {"inference.py", "conversion.py", "latency.py", "benchmarking.py"}
+    assert {"models/__init__.py", "models/architectures.py", "models/training.py", "models/preprocessing.py",
+            "data/split.py", "errors.py", "__init__.py"} <= train
+    assert not train & {"measure/inference.py", "models/conversion.py", "measure/latency.py"}
     benchmark = package_files("benchmark.py")
-    assert {"benchmarking.py", "inference.py", "latency.py", "table.py"} <= benchmark
-    assert not benchmark & {"models.py", "training.py", "conversion.py", "edgetpu_rules.py", "final_table.py"}
+    assert {"measure/benchmarking.py", "measure/inference.py", "measure/latency.py", "reporting/table.py"} <= benchmark
+    assert not benchmark & {"models/architectures.py", "models/training.py", "models/conversion.py",
+                            "edgetpu/placement.py", "reporting/final_table.py"}
 
 
 @pytest.mark.parametrize("script", sorted(path.name for path in SCRIPTS.glob("*.py")))
@@ -30,7 +35,8 @@ def test_code_files_cover_every_module_a_script_imports(script):
         f"sys.path.insert(0, {str(SCRIPTS)!r});"
         f"spec = importlib.util.spec_from_file_location('probe', {str(SCRIPTS / script)!r});"
         "spec.loader.exec_module(importlib.util.module_from_spec(spec));"
-        "print(json.dumps(sorted(m.split('.')[1] + '.py' for m in sys.modules if m.startswith('coralbuild.'))))"
+        "package = sys.modules['coralbuild'].__file__.rsplit('/', 1)[0] + '/';"
+        "print(json.dumps(sorted(m.__file__.removeprefix(package) for n, m in sys.modules.items() if n.startswith('coralbuild'))))"
     )
     loaded = set(json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout))
     assert loaded <= package_files(script)

@@ -9,7 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from coralbuild.dataset_files import STANDARD_FILE_NAMES
+from coralbuild.data.files import STANDARD_FILE_NAMES
 
 PACKAGE = "coralbuild"
 NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
@@ -152,9 +152,22 @@ def _imported_package_files(source, package_dir):
             names.update(alias.name for alias in node.names)
     files = set()
     for parts in (name.split(".") for name in names):
-        if parts[0] != PACKAGE:
-            continue
-        files.add(package_dir / "__init__.py")
-        if len(parts) > 1 and (package_dir / f"{parts[1]}.py").is_file():
-            files.add(package_dir / f"{parts[1]}.py")
+        if parts[0] == PACKAGE:
+            files.update(_module_files(package_dir, parts[1:]))
     return frozenset(files)
+
+
+def _module_files(package_dir, parts):
+    """The files importing `coralbuild.<parts>` runs: each package's __init__.py on the way and
+    the module itself; a trailing name that is not a module (a function, a class) is skipped."""
+    files, folder = [package_dir / "__init__.py"], package_dir
+    for part in parts:
+        if (folder / part / "__init__.py").is_file():
+            folder = folder / part
+            files.append(folder / "__init__.py")
+        elif (folder / f"{part}.py").is_file():
+            files.append(folder / f"{part}.py")
+            break
+        else:
+            break
+    return files

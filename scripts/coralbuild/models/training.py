@@ -17,7 +17,7 @@ import keras
 import pandas as pd
 
 from coralbuild.atomic import atomic_output
-from coralbuild.preprocessing import to_model_input
+from coralbuild.models.preprocessing import to_model_input
 
 
 def configure_tensorflow(threads, seed):

@@ -9,7 +9,7 @@ import ctypes
 import platform
 
 from coralbuild.errors import first_line
-from coralbuild.inference import load_delegate, load_interpreter
+from coralbuild.measure.inference import load_delegate, load_interpreter
 
 RUNTIME_LIBRARY = {"Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}.get(platform.system(), "libedgetpu.so.1")
 INSTALL_RUNTIME = ("install the Edge TPU runtime (libedgetpu1-std from Coral's apt repository; "

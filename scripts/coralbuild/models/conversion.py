@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from coralbuild.preprocessing import to_model_input
+from coralbuild.models.preprocessing import to_model_input
 
 IO_TYPES = {"uint8": tf.uint8, "int8": tf.int8}
 

@@ -21,10 +21,10 @@ CRASH_HINT = ("an Edge TPU runtime built against another TFLite version crashes 
 
 def measure_in_child(request, timeout_s):
     """Run `measure(request)` in a fresh interpreter process; a crash or hang becomes a failed status."""
-    scripts = str(Path(__file__).resolve().parents[1])
+    scripts = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [scripts, os.environ.get("PYTHONPATH")]))}
     try:
-        child = subprocess.run([sys.executable, "-m", "coralbuild.measurement", json.dumps(request)],
+        child = subprocess.run([sys.executable, "-m", "coralbuild.measure.measurement", json.dumps(request)],
                                capture_output=True, text=True, env=env, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return {"status": f"failed: the measurement did not finish within {timeout_s} s (benchmark.timeout_s)"}
@@ -44,10 +44,10 @@ def measure(request):
     its top-1 agreement with the int8 model on the CPU (`request["reference"]`)."""
     import numpy as np
 
-    from coralbuild.benchmarking import time_invokes
-    from coralbuild.datasets import load_split
-    from coralbuild.edgetpu_runtime import NoDevice, NoRuntime, open_on_edgetpu
-    from coralbuild.inference import interpreter_version, load_interpreter, model_inputs, predict_labels
+    from coralbuild.measure.benchmarking import time_invokes
+    from coralbuild.data.split import load_split
+    from coralbuild.edgetpu.runtime import NoDevice, NoRuntime, open_on_edgetpu
+    from coralbuild.measure.inference import interpreter_version, load_interpreter, model_inputs, predict_labels
 
     split = load_split(request["data"])
     images, labels = split["x_test"], split["y_test"]

@@ -16,7 +16,7 @@ from flatbuffers.number_types import Int32Flags, UOffsetTFlags
 from flatbuffers.table import Table
 
 from coralbuild.errors import BadInput
-from coralbuild.tflite_model import read_tflite
+from coralbuild.edgetpu.tflite_model import read_tflite
 
 EDGETPU_CUSTOM_CODE = "edgetpu-custom-op"
 PACKAGE_KEY = "4"

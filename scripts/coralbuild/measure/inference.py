@@ -9,7 +9,7 @@ except ImportError:
     from tflite_runtime.interpreter import Interpreter, load_delegate
 
 from coralbuild.errors import BadInput, first_line
-from coralbuild.preprocessing import to_model_input
+from coralbuild.models.preprocessing import to_model_input
 
 
 def load_interpreter(path, threads=1, delegates=None):

@@ -5,9 +5,9 @@ import zipfile
 
 import numpy as np
 
-from coralbuild.dataset_files import PARTS
+from coralbuild.data.files import PARTS
 from coralbuild.errors import BadInput
-from coralbuild.idx import read_idx
+from coralbuild.data.idx import read_idx
 
 SPLIT_ARRAYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 # A fixed zip entry time makes the .npz byte-identical from run to run.

@@ -4,8 +4,8 @@ placement prediction, checked against each other."""
 import json
 from pathlib import Path
 
-from coralbuild.edgetpu_rules import compare
-from coralbuild.table import read_compile_record
+from coralbuild.edgetpu.placement import compare
+from coralbuild.reporting.table import read_compile_record
 
 
 def model_key(path):

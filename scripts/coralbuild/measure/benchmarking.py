@@ -2,7 +2,7 @@
 
 import time
 
-from coralbuild.latency import summarize
+from coralbuild.measure.latency import summarize
 
 
 def time_invokes(interpreter, samples, warmup, iterations):

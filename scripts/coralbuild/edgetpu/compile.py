@@ -7,9 +7,9 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from coralbuild.compiler import compile_arguments
-from coralbuild.compiler_output import parse_compiler_output
-from coralbuild.edgetpu_inspect import inspect_compiled
+from coralbuild.edgetpu.compiler import compile_arguments
+from coralbuild.edgetpu.compiler_output import parse_compiler_output
+from coralbuild.edgetpu.inspection import inspect_compiled
 
 MAPPED = "Mapped to Edge TPU"
 

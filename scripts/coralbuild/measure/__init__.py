@@ -1,0 +1,1 @@
+"""Measurement: running .tflite models, timing invokes, and one measurement per child process."""

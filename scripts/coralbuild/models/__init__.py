@@ -1,0 +1,1 @@
+"""Models: architectures built from config, training, SavedModel export and .tflite conversion."""

@@ -1,0 +1,1 @@
+"""Results: the benchmark and summary tables, plots and the provenance manifest."""
