@@ -6,12 +6,13 @@ rule benchmark_cpu:
         "results/{dataset}/{model}/benchmark_cpu.csv",
     input:
         unpack(code("benchmark.py")),
-        data="results/{dataset}/data.npz",
+        data=rules.prepare_dataset.output[0],
         metrics="results/{dataset}/{model}/metrics.json",
         float32="results/{dataset}/{model}/model_float32.tflite",
         int8="results/{dataset}/{model}/model_int8.tflite",
     params:
         benchmark=wf.as_json(config["benchmark"]),
+        input_range=lambda w: wf.input_range(model_settings(w)),
     threads: all_cores()
     log:
         "results/{dataset}/{model}/logs/benchmark_cpu.log",
@@ -22,7 +23,7 @@ rule benchmark_cpu:
     shell:
         "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
         " --data {input.data:q} --devices cpu --metrics {input.metrics:q}"
-        " --tflite float32={input.float32:q} int8={input.int8:q}"
+        " --tflite float32={input.float32:q} int8={input.int8:q} --input-range {params.input_range}"
         " --settings {params.benchmark:q} --output {output:q} > {log:q} 2>&1"
 
 
@@ -31,7 +32,7 @@ rule benchmark_edgetpu:
         "results/{dataset}/{model}/benchmark_edgetpu.csv",
     input:
         unpack(code("benchmark.py")),
-        data="results/{dataset}/data.npz",
+        data=rules.prepare_dataset.output[0],
         int8="results/{dataset}/{model}/model_int8.tflite",
         compiled=compile_folder,
     params:

@@ -19,6 +19,7 @@ def check_config(config):
     try:
         validate(config, "../config/schema.yaml", set_default=False)
         wf.check_dataset_sources(config["datasets"])
+        wf.check_models(config)
     except WorkflowError as error:
         # snakemake.utils.validate wraps the jsonschema error, whose key path we want.
         cause = error.__context__ if isinstance(error.__context__, ValidationError) else None
@@ -60,8 +61,8 @@ def model_settings(wildcards):
 
 
 def all_models(pattern):
-    """`pattern` expanded over every configured dataset and model."""
-    return expand(pattern, dataset=config["datasets"], model=config["models"])
+    """`pattern` expanded over every (dataset, model) pair: each model on its datasets."""
+    return [pattern.format(dataset=dataset, model=model) for dataset, model in wf.dataset_models(config)]
 
 
 def compile_reports():
@@ -106,17 +107,16 @@ def manifest_entries():
     config it depends on."""
     per_model = [("train", "model.keras"), ("train", "history.csv"), ("export_saved_model", "saved_model"),
                  ("convert_float32", "model_float32.tflite"), ("quantize_int8", "model_int8.tflite"),
+                 ("quantize_int8", "labels.txt"),
                  ("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json"),
                  ("benchmark_cpu", "benchmark_cpu.csv")]
     if COMPILER:
         per_model.append(("compile_edgetpu", "edgetpu"))
     if edgetpu_devices():
         per_model.append(("benchmark_edgetpu", "benchmark_edgetpu.csv"))
-    entries = []
-    for dataset in config["datasets"]:
-        entries.append(("prepare_dataset", f"results/{dataset}/data.npz", dataset, None))
-        for model in config["models"]:
-            entries += [(rule, f"results/{dataset}/{model}/{name}", dataset, model) for rule, name in per_model]
+    entries = [("prepare_dataset", f"results/{dataset}/data", dataset, None) for dataset in config["datasets"]]
+    for dataset, model in wf.dataset_models(config):
+        entries += [(rule, f"results/{dataset}/{model}/{name}", dataset, model) for rule, name in per_model]
     final = [("benchmark_table", "results/benchmark.csv"), ("summary_table", "results/summary.csv")]
     final += [("plot_results", path) for path in rules.plot_results.output]
     entries += [(rule, path, None, None) for rule, path in final]

@@ -6,6 +6,7 @@ rule compile_edgetpu:
     input:
         unpack(code("compile_edgetpu.py")),
         model="results/{dataset}/{model}/model_int8.tflite",
+        labels="results/{dataset}/{model}/labels.txt",
     params:
         compile=wf.as_json(config["compile"]),
     log:
@@ -16,7 +17,7 @@ rule compile_edgetpu:
         "../envs/litert.yaml"
     shell:
         "python {input.script:q} --model {input.model:q} --settings {params.compile:q}"
-        " --output {output:q} > {log:q} 2>&1"
+        " --labels {input.labels:q} --output {output:q} > {log:q} 2>&1"
 
 
 rule predict_edgetpu:

@@ -18,12 +18,16 @@ rule download_dataset_file:
 
 rule prepare_dataset:
     output:
-        "results/{dataset}/data.npz",
+        directory("results/{dataset}/data"),
     input:
         unpack(lambda w: wf.dataset_inputs(w.dataset, dataset_settings(w))),
         unpack(code("prepare_dataset.py")),
     params:
+        format=lambda w: dataset_settings(w).get("format", "idx"),
+        source=lambda w, input: wf.as_json(wf.dataset_source(dataset_settings(w), input)),
         settings=lambda w: wf.as_json(wf.split_settings(dataset_settings(w))),
+    # Images are decoded on this many threads (capped by --cores).
+    threads: 8
     log:
         "results/{dataset}/logs/prepare_dataset.log",
     benchmark:
@@ -31,7 +35,5 @@ rule prepare_dataset:
     conda:
         "../envs/data.yaml"
     shell:
-        "python {input.script:q} --train-images {input.train_images:q}"
-        " --train-labels {input.train_labels:q} --test-images {input.test_images:q}"
-        " --test-labels {input.test_labels:q} --settings {params.settings:q}"
-        " --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} --format {params.format:q} --source {params.source:q}"
+        " --settings {params.settings:q} --threads {threads} --output {output:q} > {log:q} 2>&1"

@@ -4,7 +4,7 @@ rule train:
         history="results/{dataset}/{model}/history.csv",
     input:
         unpack(code("train.py")),
-        data="results/{dataset}/data.npz",
+        data=rules.prepare_dataset.output[0],
     params:
         model=lambda w: wf.as_json(wf.architecture_settings(model_settings(w))),
         train=lambda w: wf.as_json(wf.train_settings(config["train"], model_settings(w))),
@@ -58,13 +58,16 @@ rule convert_float32:
 
 rule quantize_int8:
     output:
-        "results/{dataset}/{model}/model_int8.tflite",
+        model="results/{dataset}/{model}/model_int8.tflite",
+        # Class names in index order, one per line, as Coral's examples read them.
+        labels="results/{dataset}/{model}/labels.txt",
     input:
         unpack(code("convert_tflite.py")),
         saved_model="results/{dataset}/{model}/saved_model",
-        data="results/{dataset}/data.npz",
+        data=rules.prepare_dataset.output[0],
     params:
         quantize=wf.as_json(config["quantize"]),
+        input_range=lambda w: wf.input_range(model_settings(w)),
     log:
         "results/{dataset}/{model}/logs/quantize_int8.log",
     benchmark:
@@ -72,8 +75,9 @@ rule quantize_int8:
     conda:
         "../envs/tensorflow.yaml"
     shell:
-        "python {input.script:q} --kind int8 --saved-model {input.saved_model:q}"
-        " --data {input.data:q} --settings {params.quantize:q} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} --kind int8 --saved-model {input.saved_model:q} --data {input.data:q}"
+        " --input-range {params.input_range} --settings {params.quantize:q}"
+        " --output {output.model:q} --labels {output.labels:q} > {log:q} 2>&1"
 
 
 rule evaluate:
@@ -81,10 +85,12 @@ rule evaluate:
         "results/{dataset}/{model}/metrics.json",
     input:
         unpack(code("evaluate.py")),
-        data="results/{dataset}/data.npz",
+        data=rules.prepare_dataset.output[0],
         model="results/{dataset}/{model}/model.keras",
         float32="results/{dataset}/{model}/model_float32.tflite",
         int8="results/{dataset}/{model}/model_int8.tflite",
+    params:
+        input_range=lambda w: wf.input_range(model_settings(w)),
     log:
         "results/{dataset}/{model}/logs/evaluate.log",
     benchmark:
@@ -92,5 +98,5 @@ rule evaluate:
     conda:
         "../envs/tensorflow.yaml"
     shell:
-        "python {input.script:q} --data {input.data:q} --keras {input.model:q}"
+        "python {input.script:q} --data {input.data:q} --keras {input.model:q} --input-range {params.input_range}"
         " --tflite float32={input.float32:q} int8={input.int8:q} --output {output:q} > {log:q} 2>&1"

@@ -22,6 +22,8 @@ def parse_args(argv):
     parser.add_argument("--data", required=True, help="prepared split (.npz): test images are the inputs")
     parser.add_argument("--devices", nargs="+", required=True, help="cpu, or Edge TPU devices (usb, usb:0, pci:0, :0)")
     parser.add_argument("--settings", type=json.loads, required=True, help="benchmark section (JSON)")
+    parser.add_argument("--input-range", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
+                        help="the float pixel range the model takes (float models; int8 ones take raw pixels)")
     parser.add_argument("--output", required=True, help="CSV to write")
     cpu = parser.add_argument_group("CPU artifacts")
     cpu.add_argument("--tflite", nargs="*", default=[], metavar="ARTIFACT=PATH")
@@ -44,7 +46,8 @@ def compiled_model(args):
 
 
 def cpu_row(args, metrics, artifact, path):
-    row = measure_in_child({"model": path, "device": "cpu", "data": args.data, **run_settings(args)},
+    row = measure_in_child({"model": path, "device": "cpu", "data": args.data, "input_range": args.input_range,
+                            **run_settings(args)},
                            args.settings["timeout_s"])
     if row["status"] == "measured":
         row.update(accuracy=metrics[artifact]["accuracy"], agreement=metrics[artifact]["agreement_with_keras"],
@@ -53,7 +56,8 @@ def cpu_row(args, metrics, artifact, path):
 
 
 def edgetpu_row(args, path, device):
-    request = {"model": str(path), "device": device, "data": args.data, "reference": args.reference, **run_settings(args)}
+    request = {"model": str(path), "device": device, "data": args.data, "reference": args.reference,
+               "input_range": args.input_range, **run_settings(args)}
     row = measure_in_child(request, args.settings["timeout_s"])
     if row.get("missing") and args.settings["require_device"]:
         raise BadInput(f"{row['status'].removeprefix('skipped: ')} (benchmark.require_device is true)")

@@ -3,6 +3,7 @@ compiles), the compiler's .log and captured output, and compile.json (parsed out
 
 import argparse
 import json
+import shutil
 
 from coralbuild.atomic import atomic_output
 from coralbuild.edgetpu.compiler import HOW_TO_GET_ONE, find_compiler
@@ -15,6 +16,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", required=True, help="the int8 .tflite to compile")
     parser.add_argument("--settings", type=json.loads, required=True, help="compile section (JSON)")
+    parser.add_argument("--labels", help="labels.txt of the int8 model, copied beside the compiled model")
     parser.add_argument("--output", required=True, help="folder to create")
     return parser.parse_args(argv)
 
@@ -35,6 +37,8 @@ def main(argv=None):
             print(f"warning: the compiler's log and the compiled model differ: {difference}")
         print(f"compile status: {record['status']}")
         (folder / "compile.json").write_text(json.dumps(record, indent=2) + "\n")
+        if args.labels:
+            shutil.copyfile(args.labels, folder / "labels.txt")
         if record["status"] != "compiled" and args.settings["compiler"] == "required":
             raise BadInput(f"{args.model}: {record['status']} (compile.compiler is required)")
 

@@ -3,8 +3,10 @@
 import argparse
 import json
 
-from coralbuild.atomic import atomic_output
-from coralbuild.data.split import load_split
+import numpy as np
+
+from coralbuild.atomic import atomic_output, write_text
+from coralbuild.data.prepared import class_names, load_split
 from coralbuild.errors import BadInput, reports_bad_input
 
 
@@ -12,8 +14,11 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--saved-model", required=True, help="SavedModel folder")
     parser.add_argument("--kind", choices=["float32", "int8"], required=True)
-    parser.add_argument("--data", help="prepared split (.npz) with the calibration images (int8 only)")
+    parser.add_argument("--data", help="prepared dataset folder with the calibration images (int8 only)")
+    parser.add_argument("--input-range", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
+                        help="the float pixel range the model takes (int8 only)")
     parser.add_argument("--settings", type=json.loads, default={}, help="quantize section (JSON; int8 only)")
+    parser.add_argument("--labels", help="labels.txt to write beside the int8 model: class names in index order")
     parser.add_argument("--output", required=True, help="the .tflite to write")
     args = parser.parse_args(argv)
     if args.kind == "int8" and not args.data:
@@ -26,7 +31,7 @@ def representative_images(data_path, count):
     images = load_split(data_path)["x_train"]
     if count > len(images):
         raise BadInput(f"quantize.representative_samples is {count} but {data_path} has {len(images)} training images")
-    return images[:count]
+    return np.asarray(images[:count])
 
 
 @reports_bad_input
@@ -38,10 +43,13 @@ def main(argv=None):
         model = convert_float32(args.saved_model)
     else:
         images = representative_images(args.data, args.settings["representative_samples"])
-        model = convert_int8(args.saved_model, images, args.settings["io_type"])
+        model = convert_int8(args.saved_model, images, tuple(args.input_range), args.settings["io_type"],
+                             args.settings["dense_weights"])
     with atomic_output(args.output) as temporary:
         temporary.write_bytes(model)
     print(f"wrote {args.output}: {len(model)} bytes")
+    if args.labels:
+        write_text(args.labels, "".join(f"{name}\n" for name in class_names(args.data)))
 
 
 if __name__ == "__main__":

@@ -6,14 +6,18 @@ import json
 import numpy as np
 
 from coralbuild.atomic import write_text
-from coralbuild.data.split import load_split
+from coralbuild.data.prepared import class_names, load_split
 from coralbuild.errors import reports_bad_input
+
+BATCH = 256  # test images per Keras predict call: memory stays flat whatever the test set's size
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", required=True, help="prepared split (.npz)")
+    parser.add_argument("--data", required=True, help="prepared dataset folder")
     parser.add_argument("--keras", required=True, help="the .keras checkpoint")
+    parser.add_argument("--input-range", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
+                        help="the float pixel range the model takes")
     parser.add_argument("--tflite", nargs="+", default=[], metavar="ARTIFACT=PATH",
                         help="named .tflite models, e.g. int8=model_int8.tflite")
     parser.add_argument("--output", required=True, help="metrics (JSON)")
@@ -27,21 +31,43 @@ def artifact_metrics(predicted, labels, reference):
     }
 
 
+def keras_labels(path, images, input_range):
+    from coralbuild.models.export import load_checkpoint
+    from coralbuild.models.preprocessing import to_model_input
+
+    model = load_checkpoint(path)
+    batches = (model.predict_on_batch(to_model_input(images[start:start + BATCH], input_range))
+               for start in range(0, len(images), BATCH))
+    return np.concatenate([np.argmax(scores, axis=1) for scores in batches])
+
+
+def input_quantization(interpreter):
+    """The int8 model's input quantization and the float range raw pixels 0..255 stand for."""
+    detail = interpreter.get_input_details()[0]
+    scale, zero_point = detail["quantization"]
+    offset = 128 if detail["dtype"] == np.int8 else 0  # an int8 input takes pixel - 128
+    return {"dtype": np.dtype(detail["dtype"]).name, "scale": float(scale), "zero_point": int(zero_point),
+            "pixel_range": [float((0 - offset - zero_point) * scale), float((255 - offset - zero_point) * scale)]}
+
+
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
-    from coralbuild.models.export import load_checkpoint
     from coralbuild.measure.inference import load_interpreter, predict_labels
-    from coralbuild.models.preprocessing import to_model_input
 
     split = load_split(args.data)
     images, labels = split["x_test"], split["y_test"]
-    keras_labels = np.argmax(load_checkpoint(args.keras).predict(to_model_input(images), verbose=0), axis=1)
-    metrics = {"test_examples": int(len(labels)), "artifacts": {"keras": {"accuracy": float(np.mean(keras_labels == labels))}}}
+    reference = keras_labels(args.keras, images, args.input_range)
+    metrics = {"test_examples": int(len(labels)), "classes": class_names(args.data),
+               "input_range": list(args.input_range),
+               "artifacts": {"keras": {"accuracy": float(np.mean(reference == labels))}}}
     for named in args.tflite:
         name, path = named.split("=", 1)
-        predicted = predict_labels(load_interpreter(path), images)
-        metrics["artifacts"][name] = artifact_metrics(predicted, labels, keras_labels)
+        interpreter = load_interpreter(path)
+        predicted = predict_labels(interpreter, images, args.input_range)
+        metrics["artifacts"][name] = artifact_metrics(predicted, labels, reference)
+        if interpreter.get_input_details()[0]["dtype"] != np.float32:
+            metrics["artifacts"][name]["input_quantization"] = input_quantization(interpreter)
         print(f"{name}: {metrics['artifacts'][name]}")
     write_text(args.output, json.dumps(metrics, indent=2) + "\n")
 

@@ -1,5 +1,6 @@
 """Show what a compiled *_edgetpu.tflite runs where: Edge TPU segments, ops left on the CPU,
-and the runtime and compiler versions stored in it. Works on models compiled anywhere.
+the runtime and compiler versions stored in it, and the parameter bytes cached on chip and
+streamed from the host. Works on models compiled anywhere.
 
     python scripts/inspect_edgetpu.py model_int8_edgetpu.tflite [--source model_int8.tflite] [--json]
 """
@@ -9,6 +10,10 @@ import json
 
 from coralbuild.edgetpu.inspection import format_ops, inspect_compiled
 from coralbuild.errors import reports_bad_input
+
+
+def _bytes(count):
+    return None if count is None else f"{count:,} B"
 
 
 @reports_bad_input
@@ -28,6 +33,8 @@ def main(argv=None):
         ("ops left on CPU", f"{inspection.ops_cpu}  {format_ops(inspection.ops_on_cpu)}".rstrip()),
         ("min runtime version", inspection.min_runtime_version),
         ("compiler version", ", ".join(inspection.compiler_versions) or None),
+        ("parameters cached", _bytes(inspection.onchip_bytes)),
+        ("parameters streamed", _bytes(inspection.offchip_bytes)),
     ]
     if args.source:
         rows += [("ops in source model", inspection.source_ops), ("ops mapped", inspection.ops_mapped)]

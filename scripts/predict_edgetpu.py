@@ -1,5 +1,6 @@
 """Predict, without the compiler, which ops of an int8 .tflite the Edge TPU compiler will map,
-and why each other op stays on the CPU.
+why each other op stays on the CPU (or why that is uncertain), and whether the parameters of the
+mapped ops are expected to fit in the Edge TPU's on-chip cache.
 
     python scripts/predict_edgetpu.py model_int8.tflite [--min-runtime-version 13] [--json]
 """
@@ -9,7 +10,7 @@ import json
 
 from coralbuild.atomic import write_text
 from coralbuild.edgetpu.inspection import format_ops
-from coralbuild.edgetpu.placement import predict
+from coralbuild.edgetpu.placement import CACHE_BYTES, CACHE_SURELY_FITS, predict
 from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.edgetpu.tflite_model import read_tflite
 
@@ -24,6 +25,8 @@ def parse_args(argv):
     parser.add_argument("--output", help="also write the JSON to this file")
     parser.add_argument("--require-full-mapping", action="store_true",
                         help="exit with status 1 when not every op is predicted to run on the Edge TPU")
+    parser.add_argument("--fail-on-streaming", action="store_true",
+                        help="exit with status 1 when the parameters are expected to be streamed (not to fit the cache)")
     return parser.parse_args(argv)
 
 
@@ -31,17 +34,26 @@ def table(prediction):
     width = max(len(op.op) for op in prediction.ops) if prediction.ops else 2
     lines = [f"{'#':>4}  {'op':<{width}}  placement  reason"]
     for op in prediction.ops:
-        note = op.reason or (f"(uncertain: {op.uncertain})" if op.uncertain else "")
-        lines.append(f"{op.index:>4}  {op.op:<{width}}  {op.placement:<9}  {note}".rstrip())
+        lines.append(f"{op.index:>4}  {op.op:<{width}}  {op.placement:<9}  {op.reason or ''}".rstrip())
     lines.append(summary(prediction))
+    lines.append(memory(prediction))
     lines += [f"blocker: {blocker}" for blocker in prediction.blockers]
     return "\n".join(lines)
 
 
 def summary(prediction):
     on_cpu = f" ({format_ops(prediction.ops_on_cpu)})" if prediction.ops_cpu else ""
+    uncertain = sum(prediction.ops_uncertain.values())
+    undecided = f", {uncertain} uncertain ({format_ops(prediction.ops_uncertain)})" if uncertain else ""
     return (f"predicted: {prediction.ops_edgetpu} of {len(prediction.ops)} ops on the Edge TPU, "
-            f"{prediction.ops_cpu} on the CPU{on_cpu}, {prediction.segments} Edge TPU segment(s)")
+            f"{prediction.ops_cpu} on the CPU{on_cpu}{undecided}, {prediction.segments} Edge TPU segment(s)")
+
+
+def memory(prediction):
+    extra = (f" (+{prediction.parameter_bytes_uncertain:,} B if the uncertain ops map)"
+             if prediction.parameter_bytes_uncertain else "")
+    return (f"parameters: about {prediction.parameter_bytes:,} B{extra} on the Edge TPU: "
+            f"{prediction.parameter_memory} (cached up to {CACHE_SURELY_FITS:,} B, streamed above {CACHE_BYTES:,} B)")
 
 
 @reports_bad_input
@@ -53,6 +65,8 @@ def main(argv=None):
         write_text(args.output, json.dumps(prediction.as_dict(), indent=2) + "\n")
     if args.require_full_mapping and not prediction.fully_mapped:
         raise BadInput(f"{args.model}: not predicted to map fully to the Edge TPU ({summary(prediction)})")
+    if args.fail_on_streaming and prediction.parameter_memory == "streams":
+        raise BadInput(f"{args.model}: parameters expected to be streamed from the host ({memory(prediction)})")
 
 
 if __name__ == "__main__":

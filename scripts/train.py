@@ -1,18 +1,19 @@
-"""Train a model from config on a prepared split; write the .keras checkpoint and history.csv."""
+"""Train a model from config on a prepared dataset; write the .keras checkpoint and history.csv."""
 
 import argparse
 import json
 from pathlib import Path
 
 from coralbuild.atomic import atomic_output
-from coralbuild.data.split import load_split, num_classes
+from coralbuild.data.prepared import class_names, load_split
 from coralbuild.errors import reports_bad_input
 from coralbuild.models.keras_archive import normalize_keras_archive
+from coralbuild.workflow import code_files
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", required=True, help="prepared split (.npz)")
+    parser.add_argument("--data", required=True, help="prepared dataset folder")
     parser.add_argument("--model-settings", type=json.loads, required=True, help="models.<name> section (JSON)")
     parser.add_argument("--train-settings", type=json.loads, required=True,
                         help="train section merged with the model's own overrides (JSON)")
@@ -29,16 +30,18 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     # TensorFlow is imported after argument parsing so that --help stays fast.
-    from coralbuild.models.architectures import build_model
+    from coralbuild.models.architectures import ARCHITECTURES, build_model
     from coralbuild.models.training import TrainingState, configure_tensorflow, train, training_fingerprint
 
     configure_tensorflow(args.threads, args.train_settings["seed"])
     split = load_split(args.data)
-    input_shape = split["x_train"].shape[1:] + (1,)
-    model = build_model(args.model_settings, input_shape, num_classes(split["y_train"]), args.train_settings["seed"])
+    architecture = ARCHITECTURES[args.model_settings["architecture"]]
+    model = build_model(args.model_settings, split["x_train"].shape[1:], len(class_names(args.data)),
+                        args.train_settings["seed"])
     model.summary(print_fn=print)
-    state = TrainingState(args.state, training_fingerprint(args.data, args.model_settings, args.train_settings))
-    history = train(model, split, args.train_settings, args.threads, state)
+    fingerprint = training_fingerprint(args.data, args.model_settings, args.train_settings, code_files(__file__))
+    state = TrainingState(args.state, fingerprint)
+    history = train(model, split, args.train_settings, args.threads, state, architecture.input_range)
     with atomic_output(args.model) as temporary:
         as_saved = temporary.with_suffix(".as-saved.keras")  # named like a temporary: removed if left behind
         try:

@@ -8,6 +8,10 @@ class BadInput(Exception):
     """Input the user can fix: a corrupt file, a bad setting. The message names the culprit."""
 
 
+class ConfigError(BadInput):
+    """A config problem found while the workflow is planned; the message names the key."""
+
+
 def first_line(error):
     """The first line of an exception's message (libraries often add pages of detail)."""
     text = str(error).strip()

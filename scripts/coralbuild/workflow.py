@@ -1,6 +1,6 @@
 """Helpers for the Snakefile: config checks, per-rule settings, and the code each script runs.
 
-Imported while Snakemake builds the DAG, so it must stay light: standard library only.
+Imported while Snakemake builds the DAG, so it must stay light: no TensorFlow.
 """
 
 import ast
@@ -9,14 +9,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from coralbuild.data.files import STANDARD_FILE_NAMES
+from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format, idx
+from coralbuild.models.architectures import ARCHITECTURES
+from coralbuild.errors import ConfigError  # noqa: F401 (the Snakefile catches it)
 
 PACKAGE = "coralbuild"
 NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
-
-
-class ConfigError(Exception):
-    """A config problem; the message names the key."""
 
 
 def describe_validation_error(error):
@@ -26,43 +24,69 @@ def describe_validation_error(error):
 
 
 def check_dataset_sources(datasets):
-    """Each dataset names exactly one source, and a local folder must hold its files."""
+    """Each dataset's source as its format requires (files present, folder layout)."""
     for name, settings in datasets.items():
-        sources = [key for key in ("path", "url") if key in settings]
-        if len(sources) != 1:
-            raise ConfigError(f"invalid config at datasets.{name}: give exactly one of 'path' or 'url'")
-        if "path" in settings:
-            for file_name in file_names(settings).values():
-                if not (Path(settings["path"]) / file_name).is_file():
-                    raise ConfigError(
-                        f"invalid config at datasets.{name}.path: {Path(settings['path']) / file_name} not found"
-                    )
+        if settings.get("format", DEFAULT_FORMAT) not in FORMATS:
+            raise ConfigError(f"invalid config at datasets.{name}.format: unknown format "
+                              f"{settings['format']!r} (known: {', '.join(sorted(FORMATS))})")
+        dataset_format(settings).check_config(name, settings)
 
 
-def file_names(dataset_settings):
-    """The dataset's four file names: the standard MNIST names unless `files` overrides them."""
-    return {**STANDARD_FILE_NAMES, **dataset_settings.get("files", {})}
+def check_models(config):
+    """Each model names a known architecture and known datasets, whose images it can take."""
+    for name, settings in config["models"].items():
+        if settings["architecture"] not in ARCHITECTURES:
+            raise ConfigError(f"invalid config at models.{name}.architecture: unknown architecture "
+                              f"{settings['architecture']!r} (known: {', '.join(sorted(ARCHITECTURES))})")
+        for dataset in settings.get("datasets", []):
+            if dataset not in config["datasets"]:
+                raise ConfigError(f"invalid config at models.{name}.datasets: no dataset named {dataset!r}")
+        minimum = ARCHITECTURES[settings["architecture"]].min_image_size(settings)
+        for dataset in model_datasets(config, name):
+            size = config["datasets"][dataset].get("image_size")
+            if size and min(size) < minimum:
+                raise ConfigError(f"invalid config at datasets.{dataset}.image_size: {size[0]}x{size[1]} is too small "
+                                  f"for model {name} ({settings['architecture']}), the minimum is {minimum}x{minimum}")
+
+
+def model_datasets(config, model):
+    """The datasets a model runs on: its `datasets`, or every dataset."""
+    return config["models"][model].get("datasets", list(config["datasets"]))
+
+
+def dataset_models(config):
+    """Every (dataset, model) pair the workflow builds."""
+    return [(dataset, model) for model in config["models"] for dataset in model_datasets(config, model)]
 
 
 def dataset_inputs(name, settings):
-    """Where the prepare step reads each part: the local folder, or the verified download."""
-    if "path" in settings:
-        folder = Path(settings["path"])
-        return {part: str(folder / file_name) for part, file_name in file_names(settings).items()}
-    return {part: f"results/{name}/downloads/{file_name}" for part, file_name in file_names(settings).items()}
+    """The files the dataset's prepare step reads, named."""
+    return dataset_format(settings).rule_inputs(name, settings)
+
+
+def dataset_source(settings, inputs):
+    """Where the prepare script reads the data: the image folder, or the four IDX files."""
+    if settings.get("format") == "image_folder":
+        return {"folder": settings["path"]}
+    return {part: inputs[part] for part in idx.PARTS}
 
 
 def download_source(settings, file_name):
-    """(url, sha256) of one file of a URL dataset."""
-    part = {file: part for part, file in file_names(settings).items()}[file_name]
-    return settings["url"].rstrip("/") + "/" + file_name, settings["download_sha256"][part]
+    return idx.download_source(settings, file_name)
 
 
 def split_settings(settings):
-    """What the prepared split depends on: content checksums and split parameters, not where
-    the files live (moving the folder does not change the data)."""
-    keys = ("sha256", "validation_size", "seed", "max_train_size", "max_test_size")
-    return {key: settings.get(key) for key in keys}
+    """What the prepared data depends on: content checksums, image size and colour, split
+    parameters; not where the files live."""
+    keys = ("format", "sha256", "image_size", "color", "test_size", "validation_size", "seed",
+            "max_train_size", "max_test_size")
+    return {"format": DEFAULT_FORMAT, **{key: settings[key] for key in keys if key in settings}}
+
+
+def input_range(model_settings):
+    """The float pixel range the model takes, as "LOW HIGH": its architecture's."""
+    low, high = ARCHITECTURES[model_settings["architecture"]].input_range
+    return f"{float(low)!r} {float(high)!r}"
 
 
 def architecture_settings(model_settings):

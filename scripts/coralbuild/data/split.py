@@ -1,74 +1,66 @@
-"""Prepare a dataset of IDX files into one reproducible train/validation/test split."""
+"""Which example goes to training, validation and test: seeded, stratified by class.
 
-import io
-import zipfile
+Works on labels only, so a format decides the split before it decodes a single image and then
+writes each image straight to its place.
+"""
 
 import numpy as np
 
-from coralbuild.data.files import PARTS
 from coralbuild.errors import BadInput
-from coralbuild.data.idx import read_idx
 
-SPLIT_ARRAYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
-# A fixed zip entry time makes the .npz byte-identical from run to run.
-ZIP_ENTRY_TIME = (1980, 1, 1, 0, 0, 0)
+SPLITS = ("train", "val", "test")
 
 
-def load_idx_pair(images_path, labels_path, images_sha256, labels_sha256):
-    """Read matching image and label files and check that their counts agree."""
-    images = read_idx(images_path, PARTS["train_images"], images_sha256)
-    labels = read_idx(labels_path, PARTS["train_labels"], labels_sha256)
-    if len(images) != len(labels):
-        raise BadInput(
-            f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels"
-        )
-    return images, labels
+def example_count(size, total, key):
+    """`size` as a number of examples: a fraction of `total` when below 1, else a count."""
+    count = int(round(size * total)) if size < 1 else int(size)
+    if count < 1:
+        raise BadInput(f"{key} {size} selects no examples out of {total}")
+    if count >= total:
+        raise BadInput(f"{key} {size} leaves no training data ({total} training examples)")
+    return count
 
 
-def split_dataset(train, test, validation_size, seed, max_train_size=None, max_test_size=None):
-    """Split (images, labels) pairs into train/validation/test arrays.
+def stratified_sample(indices, labels, count, rng):
+    """(chosen, rest): `count` of `indices` drawn so that each class keeps its share (largest
+    remainder rounding, so the total is exact), each in ascending order."""
+    classes, sizes = np.unique(labels, return_counts=True)
+    quotas = count * sizes / len(indices)
+    taken = np.floor(quotas).astype(np.int64)
+    leftover = count - taken.sum()
+    # Classes with the largest remainders get one more; ties go to the lower class index.
+    taken[np.argsort(-(quotas - taken), kind="stable")[:leftover]] += 1
+    chosen = [rng.permutation(indices[labels == label])[:n] for label, n in zip(classes, taken)]
+    chosen = np.sort(np.concatenate(chosen))
+    return chosen, np.setdiff1d(indices, chosen)
 
-    The validation set is a seeded random sample of the training data; `max_*_size` keep the
-    first examples of the (shuffled) train and of the test set, for quick runs.
+
+def assign_splits(labels, settings, test_start=None, class_names=None):
+    """Indices into `labels` for each split.
+
+    `labels` holds the training pool, then (from `test_start`) a given test set; without one,
+    `settings["test_size"]` of the pool becomes the test set. `validation_size` of what is left
+    is held out for validation. Training and test orders are seeded shuffles, and
+    `max_train_size` / `max_test_size` keep their first examples, for quick runs.
     """
-    (train_images, train_labels), (test_images, test_labels) = train, test
-    if validation_size >= len(train_images):
-        raise BadInput(
-            f"validation_size {validation_size} leaves no training data "
-            f"({len(train_images)} training examples)"
-        )
-    order = np.random.default_rng(seed).permutation(len(train_images))
-    val_index, train_index = order[:validation_size], order[validation_size:]
-    train_index = train_index[:max_train_size]
-    return {
-        "x_train": train_images[train_index],
-        "y_train": train_labels[train_index],
-        "x_val": train_images[val_index],
-        "y_val": train_labels[val_index],
-        "x_test": test_images[:max_test_size],
-        "y_test": test_labels[:max_test_size],
-    }
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(settings["seed"])
+    everything = np.arange(len(labels))
+    if test_start is None:
+        test, pool = stratified_sample(everything, labels, example_count(settings["test_size"], len(labels), "test_size"), rng)
+    else:
+        test, pool = everything[test_start:], everything[:test_start]
+    count = example_count(settings["validation_size"], len(pool), "validation_size")
+    val, train = stratified_sample(pool, labels[pool], count, rng)
+    train = rng.permutation(train)[: settings.get("max_train_size")]
+    test = rng.permutation(test)[: settings.get("max_test_size")]
+    _check_every_class_is_trained(labels, train, class_names)
+    return {"train": train, "val": val, "test": test}
 
 
-def save_split(path, arrays):
-    """Write arrays as a .npz (readable by numpy.load) with fixed zip entry times."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            entry = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_ENTRY_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, buffer.getvalue())
-
-
-def load_split(path):
-    """Read a prepared split; never unpickles."""
-    with np.load(path, allow_pickle=False) as archive:
-        missing = [name for name in SPLIT_ARRAYS if name not in archive.files]
-        if missing:
-            raise BadInput(f"{path}: not a prepared split (missing {', '.join(missing)})")
-        return {name: archive[name] for name in SPLIT_ARRAYS}
-
-
-def num_classes(labels):
-    return int(labels.max()) + 1
+def _check_every_class_is_trained(labels, train, class_names):
+    missing = sorted(set(np.unique(labels).tolist()) - set(np.unique(labels[train]).tolist()))
+    if missing:
+        names = [class_names[index] if class_names else str(index) for index in missing]
+        raise BadInput(f"class {', '.join(names)} has no training examples left after the split "
+                       "(raise max_train_size or lower validation_size / test_size)")

@@ -4,15 +4,19 @@ compiler stored in each segment's package (minimum runtime version, compiler ver
 Works on models compiled anywhere. Facts used: each Edge TPU segment is one CUSTOM operator
 `edgetpu-custom-op`; ops left on the CPU stay builtin operators of the same graph; the custom
 op's options are a FlexBuffer map whose key "4" holds a flatbuffer package (identifier DWN1,
-schema `executable.fbs` in google-coral/libedgetpu).
+schema `executable.fbs` in google-coral/libedgetpu). The package's serialized MultiExecutable
+holds either a PARAMETER_CACHING executable (its parameters are cached in the Edge TPU's SRAM)
+with an EXECUTION_ONLY one (its parameters, those that did not fit, are streamed at every
+inference), or one STAND_ALONE executable (all its parameters streamed).
 """
 
+import struct
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import flatbuffers
 from flatbuffers import flexbuffers
-from flatbuffers.number_types import Int32Flags, UOffsetTFlags
+from flatbuffers.number_types import Int16Flags, Int32Flags, UOffsetTFlags
 from flatbuffers.table import Table
 
 from coralbuild.errors import BadInput
@@ -21,9 +25,14 @@ from coralbuild.edgetpu.tflite_model import read_tflite
 EDGETPU_CUSTOM_CODE = "edgetpu-custom-op"
 PACKAGE_KEY = "4"
 PACKAGE_IDENTIFIER = b"DWN1"
-# Field slots of `table Package` in libedgetpu's executable.fbs (declaration order).
+# Field slots (declaration order) of the tables read from libedgetpu's executable.fbs.
 PACKAGE_MIN_RUNTIME_VERSION_SLOT = 0
+PACKAGE_MULTI_EXECUTABLE_SLOT = 1  # [ubyte]: a serialized MultiExecutable
 PACKAGE_COMPILER_VERSION_SLOT = 4
+MULTI_EXECUTABLE_EXECUTABLES_SLOT = 0  # [string]: each a serialized Executable
+EXECUTABLE_PARAMETERS_SLOT = 6  # [ubyte]
+EXECUTABLE_TYPE_SLOT = 13  # short; absent means STAND_ALONE
+PARAMETER_CACHING = 1
 
 
 @dataclass
@@ -35,6 +44,8 @@ class Inspection:
     compiler_versions: list = field(default_factory=list)
     source_ops: int | None = None
     ops_mapped: int | None = None  # source ops - ops left on the CPU (ops the compiler took)
+    onchip_bytes: int | None = None  # parameters cached in the Edge TPU's memory (all segments)
+    offchip_bytes: int | None = None  # parameters streamed from the host at every inference
 
     @property
     def ops_cpu(self):
@@ -48,15 +59,18 @@ def inspect_compiled(path, source=None):
     """Inspect the compiled model at `path`; with `source` (its input model), count ops mapped."""
     model = read_tflite(path)
     segments = [op for op in model.operators if op.name == EDGETPU_CUSTOM_CODE]
-    packages = [_package_fields(path, index, op.custom_options) for index, op in enumerate(segments)]
+    packages = [read_package(path, index, op.custom_options) for index, op in enumerate(segments)]
     left = Counter(f"CUSTOM:{op.name}" if op.is_custom else op.name
                    for op in model.operators if op.name != EDGETPU_CUSTOM_CODE)
     inspection = Inspection(
         ops_total=len(model.operators),
         edgetpu_segments=len(segments),
         ops_on_cpu=dict(sorted(left.items())),
-        min_runtime_version=max((runtime for runtime, _ in packages if runtime is not None), default=None),
-        compiler_versions=sorted({version for _, version in packages if version is not None}),
+        min_runtime_version=max((p.min_runtime_version for p in packages if p.min_runtime_version is not None),
+                                default=None),
+        compiler_versions=sorted({package.compiler_version for package in packages if package.compiler_version}),
+        onchip_bytes=sum(package.cached_bytes for package in packages) if packages else None,
+        offchip_bytes=sum(package.streamed_bytes for package in packages) if packages else None,
     )
     if source is not None:
         inspection.source_ops = len(read_tflite(source).operators)
@@ -69,8 +83,16 @@ def format_ops(ops_on_cpu):
     return "; ".join(f"{name} x{count}" for name, count in sorted(ops_on_cpu.items()))
 
 
-def _package_fields(path, index, custom_options):
-    """(min_runtime_version, compiler_version) from one segment's custom options."""
+@dataclass(frozen=True)
+class Package:
+    min_runtime_version: int | None
+    compiler_version: str | None
+    cached_bytes: int  # parameters of the PARAMETER_CACHING executable
+    streamed_bytes: int  # parameters of the executables that run (EXECUTION_ONLY or STAND_ALONE)
+
+
+def read_package(path, index, custom_options):
+    """The Package of one segment's custom options; BadInput names the file and segment."""
     try:
         package_ref = flexbuffers.GetRoot(custom_options).AsMap[PACKAGE_KEY]
         # The compiler stores the package as a FlexBuffer string of binary bytes; accept a blob too.
@@ -80,11 +102,69 @@ def _package_fields(path, index, custom_options):
     if len(package) < 8 or not flatbuffers.util.BufferHasIdentifier(package, 0, PACKAGE_IDENTIFIER):
         raise BadInput(f"{path}: {EDGETPU_CUSTOM_CODE} #{index} package lacks the DWN1 identifier")
     try:
-        table = Table(package, flatbuffers.encode.Get(UOffsetTFlags.packer_type, package, 0))
-        runtime_offset = table.Offset(4 + 2 * PACKAGE_MIN_RUNTIME_VERSION_SLOT)
+        table = _root(package)
+        runtime = _scalar(table, PACKAGE_MIN_RUNTIME_VERSION_SLOT, Int32Flags)
         version_offset = table.Offset(4 + 2 * PACKAGE_COMPILER_VERSION_SLOT)
-        runtime = table.Get(Int32Flags, runtime_offset + table.Pos) if runtime_offset else None
         version = table.String(version_offset + table.Pos).decode("utf-8", "replace") if version_offset else None
-    except (IndexError, ValueError, TypeError, UnicodeDecodeError) as error:
-        raise BadInput(f"{path}: {EDGETPU_CUSTOM_CODE} #{index} package is corrupt ({error})") from None
-    return runtime, version
+        cached, streamed = _parameter_bytes(_bytes(table, PACKAGE_MULTI_EXECUTABLE_SLOT))
+    # Offsets read from untrusted bytes fail in these ways inside the flatbuffers library.
+    except (IndexError, ValueError, TypeError, UnicodeDecodeError, struct.error) as error:
+        raise BadInput(f"{path}: {EDGETPU_CUSTOM_CODE} #{index} package is corrupt ({type(error).__name__}: {error})") from None
+    return Package(runtime, version, cached, streamed)
+
+
+def _parameter_bytes(multi_executable):
+    """(cached, streamed) parameter bytes over the executables of a serialized MultiExecutable."""
+    if not multi_executable:
+        raise ValueError("the package holds no executable")
+    multi = _root(multi_executable)
+    offset = multi.Offset(4 + 2 * MULTI_EXECUTABLE_EXECUTABLES_SLOT)
+    if not offset:
+        raise ValueError("the package holds no executable")
+    vector, cached, streamed = multi.Vector(offset), 0, 0
+    for position in range(multi.VectorLen(offset)):
+        element = vector + 4 * position
+        start = element + flatbuffers.encode.Get(UOffsetTFlags.packer_type, multi.Bytes, element)
+        length = flatbuffers.encode.Get(UOffsetTFlags.packer_type, multi.Bytes, start)
+        executable = _root(bytes(multi.Bytes[start + 4:start + 4 + length]))
+        parameters = _vector_length(executable, EXECUTABLE_PARAMETERS_SLOT)
+        if _scalar(executable, EXECUTABLE_TYPE_SLOT, Int16Flags) == PARAMETER_CACHING:
+            cached += parameters
+        else:
+            streamed += parameters
+    return cached, streamed
+
+
+def _root(data):
+    if len(data) < 4:
+        raise ValueError(f"a flatbuffer of {len(data)} bytes")
+    return Table(data, flatbuffers.encode.Get(UOffsetTFlags.packer_type, data, 0))
+
+
+def _scalar(table, slot, flags):
+    offset = table.Offset(4 + 2 * slot)
+    return table.Get(flags, offset + table.Pos) if offset else None
+
+
+def _vector_length(table, slot):
+    offset = table.Offset(4 + 2 * slot)
+    return table.VectorLen(offset) if offset else 0
+
+
+def _bytes(table, slot):
+    offset = table.Offset(4 + 2 * slot)
+    if not offset:
+        return b""
+    start = table.Vector(offset)
+    return bytes(table.Bytes[start:start + table.VectorLen(offset)])
+
+
+def compiled_placements(source, compiled):
+    """"edgetpu" or "cpu" for every op of the source model, as the compiler placed it: an op left
+    on the CPU stays in the compiled graph with its output tensors' names, the others are gone
+    into an edgetpu-custom-op (or were folded away by the compiler)."""
+    left = {(op.name, tuple(model.tensors[i].name for i in op.outputs))
+            for model in [read_tflite(compiled)] for op in model.operators if op.name != EDGETPU_CUSTOM_CODE}
+    model = read_tflite(source)
+    return ["cpu" if (op.name, tuple(model.tensors[i].name for i in op.outputs)) in left else "edgetpu"
+            for op in model.operators]

@@ -69,7 +69,10 @@ class TFLiteModel:
 def read_tflite(path):
     """The main subgraph of the .tflite at `path`, or BadInput if it is not a TFLite model."""
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:  # a mistyped path, a folder, no permission: the user's to fix
+        raise BadInput(f"{path}: cannot read ({error.strerror or type(error).__name__})") from None
     if len(data) < 8 or not tflite.Model.ModelBufferHasIdentifier(data, 0):
         raise BadInput(f"{path}: not a TFLite model (no TFL3 file identifier)")
     try:

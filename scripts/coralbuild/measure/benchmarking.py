@@ -5,13 +5,14 @@ import time
 from coralbuild.measure.latency import summarize
 
 
-def time_invokes(interpreter, samples, warmup, iterations):
+def time_invokes(interpreter, sample, warmup, iterations):
     """The first invoke on its own (on an Edge TPU it also loads the parameters), then `warmup`
-    untimed and `iterations` timed invokes, each on the next sample (set before the clock starts)."""
+    untimed and `iterations` timed invokes; invoke n runs on `sample(n)`, made and set before the
+    clock starts."""
     input_index = interpreter.get_input_details()[0]["index"]
 
     def invoke(step):
-        interpreter.set_tensor(input_index, samples[step % len(samples)])
+        interpreter.set_tensor(input_index, sample(step))
         begin = time.perf_counter_ns()
         interpreter.invoke()
         return time.perf_counter_ns() - begin

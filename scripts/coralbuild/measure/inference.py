@@ -9,7 +9,7 @@ except ImportError:
     from tflite_runtime.interpreter import Interpreter, load_delegate
 
 from coralbuild.errors import BadInput, first_line
-from coralbuild.models.preprocessing import to_model_input
+from coralbuild.models.preprocessing import to_model_input, to_quantized_input
 
 
 def load_interpreter(path, threads=1, delegates=None):
@@ -21,29 +21,39 @@ def load_interpreter(path, threads=1, delegates=None):
     return interpreter
 
 
-def model_inputs(interpreter, images):
-    """Images (uint8, N x H x W) as batch-1 arrays in the type and quantization of the input."""
+def input_fits(interpreter, image_shape):
+    """None when the model takes images of `image_shape` (H, W, C), else why not."""
+    shape = tuple(int(n) for n in interpreter.get_input_details()[0]["shape"])
+    if shape[1:] != tuple(image_shape):
+        return f"the model takes input of shape {shape}, the dataset's images are {tuple(image_shape)}"
+    return None
+
+
+def model_input(detail, image, input_range):
+    """One uint8 image (H, W, C) as the batch-1 input the model takes: raw pixels for a quantized
+    input (its quantization holds the scaling), pixels scaled into `input_range` for a float one."""
+    if detail["dtype"] == np.float32:
+        return to_model_input(image[np.newaxis], input_range)
+    return to_quantized_input(image[np.newaxis], detail["dtype"])
+
+
+def model_inputs(interpreter, images, input_range):
+    """Each image as the model's input, made one at a time (the images may be memory-mapped)."""
     detail = interpreter.get_input_details()[0]
-    values = to_model_input(images)
-    if detail["dtype"] != np.float32:
-        scale, zero_point = detail["quantization"]
-        info = np.iinfo(detail["dtype"])
-        values = np.clip(np.round(values / scale + zero_point), info.min, info.max)
-    return values.astype(detail["dtype"])[:, np.newaxis]
+    return (model_input(detail, image, input_range) for image in images)
 
 
-def predict_labels(interpreter, images):
+def predict_labels(interpreter, images, input_range):
     """Top-1 class of every image, one invoke per image (the models have a batch-1 input)."""
     input_index = interpreter.get_input_details()[0]["index"]
     output_index = interpreter.get_output_details()[0]["index"]
     labels = np.empty(len(images), dtype=np.int64)
-    for position, sample in enumerate(model_inputs(interpreter, images)):
+    for position, sample in enumerate(model_inputs(interpreter, images, input_range)):
         interpreter.set_tensor(input_index, sample)
         interpreter.invoke()
         # argmax is unchanged by the output's affine dequantization (positive scale).
         labels[position] = int(np.argmax(interpreter.get_tensor(output_index)[0]))
     return labels
-
 
 
 def interpreter_version():

@@ -44,10 +44,10 @@ def measure(request):
     its top-1 agreement with the int8 model on the CPU (`request["reference"]`)."""
     import numpy as np
 
+    from coralbuild.data.prepared import load_split
     from coralbuild.measure.benchmarking import time_invokes
-    from coralbuild.data.split import load_split
     from coralbuild.edgetpu.runtime import NoDevice, NoRuntime, open_on_edgetpu
-    from coralbuild.measure.inference import interpreter_version, load_interpreter, model_inputs, predict_labels
+    from coralbuild.measure.inference import input_fits, interpreter_version, load_interpreter, model_input, predict_labels
 
     split = load_split(request["data"])
     images, labels = split["x_test"], split["y_test"]
@@ -65,11 +65,17 @@ def measure(request):
         kind = "no_runtime" if isinstance(missing, NoRuntime) else "no_device"
         return {"status": f"skipped: {missing}", "missing": kind, **facts}
     load_ms = (time.perf_counter_ns() - started) / 1e6
+    misfit = input_fits(interpreter, images.shape[1:])
+    if misfit:
+        return {"status": f"skipped: {misfit}", **facts}
+    input_range = tuple(request.get("input_range", (0.0, 1.0)))
+    detail = interpreter.get_input_details()[0]
     row = {"status": "measured", "load_ms": load_ms, **facts,
-           **time_invokes(interpreter, model_inputs(interpreter, images), request["warmup"], request["iterations"])}
+           **time_invokes(interpreter, lambda step: model_input(detail, images[step % len(images)], input_range),
+                          request["warmup"], request["iterations"])}
     if request.get("reference"):
-        predicted = predict_labels(interpreter, images)
-        reference = predict_labels(load_interpreter(request["reference"]), images)
+        predicted = predict_labels(interpreter, images, input_range)
+        reference = predict_labels(load_interpreter(request["reference"]), images, input_range)
         row.update(accuracy=float(np.mean(predicted == labels)), agreement=float(np.mean(predicted == reference)),
                    agreement_reference="int8 on cpu")
     return row

@@ -12,27 +12,47 @@ def convert_float32(saved_model_dir):
     return tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir)).convert()
 
 
-def convert_int8(saved_model_dir, representative_images, io_type="uint8"):
-    """Full-integer quantization: int8 builtins only, `io_type` input/output, per-tensor Dense.
+def convert_int8(saved_model_dir, representative_images, input_range, io_type="uint8", dense_weights="per_tensor"):
+    """Full-integer quantization: int8 builtins only, `io_type` input and output.
 
-    `representative_images` are real training images (uint8, N x H x W) the converter runs
-    to calibrate activation ranges.
+    `representative_images` are real training images (uint8, N x H x W x C) the converter runs
+    to calibrate activation ranges, scaled into the model's `input_range`. `dense_weights` is
+    the granularity of FULLY_CONNECTED weights (see README, "Dense weights").
     """
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = _one_at_a_time(to_model_input(representative_images))
+    converter.representative_dataset = _one_at_a_time(with_full_pixel_range(representative_images), input_range)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = IO_TYPES[io_type]
     converter.inference_output_type = IO_TYPES[io_type]
-    # TF 2.21 quantizes Dense weights per channel by default; every FULLY_CONNECTED the Edge
-    # TPU compiler is known to map uses per-tensor weights.
-    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+    set_dense_weight_granularity(converter, dense_weights)
     return converter.convert()
 
 
-def _one_at_a_time(inputs):
+def set_dense_weight_granularity(converter, dense_weights):
+    """TF 2.21 quantizes Dense weights per channel; only a private converter flag (checked in
+    tests/test_conversion.py against the installed TensorFlow) gives per-tensor weights."""
+    flag = "_experimental_disable_per_channel_quantization_for_dense_layers"
+    if not hasattr(converter, flag):
+        raise RuntimeError(f"this TensorFlow's TFLiteConverter has no {flag}: check quantize.dense_weights support")
+    setattr(converter, flag, dense_weights == "per_tensor")
+
+
+def with_full_pixel_range(images):
+    """The images with one pixel of the first set to 0 and one to 255.
+
+    The converter calibrates the input's range from what it sees; when that is exactly 0..255
+    (mapped into the input range), the uint8 input quantization takes the raw pixels, and the
+    host never rescales. Two pixels of one image barely move any other range.
+    """
+    images = np.array(images, copy=True)
+    images.reshape(len(images), -1)[0, :2] = (0, 255)
+    return images
+
+
+def _one_at_a_time(images, input_range):
     def generator():
-        for sample in inputs:
-            yield [sample[np.newaxis]]
+        for image in images:
+            yield [to_model_input(image[np.newaxis], input_range)]
 
     return generator

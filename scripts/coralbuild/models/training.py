@@ -10,6 +10,7 @@ import hashlib
 import json
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -34,36 +35,63 @@ def _with_threads(dataset, threads):
     return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
-def make_dataset(images, labels, batch_size, threads=1):
+def _read_batches(indices, images, labels, input_range):
+    """Batches of (model input, label) read from `images` (memory-mapped, never all in memory)
+    at the positions of each element of `indices` (a dataset of index vectors)."""
+    shape = (None, *images.shape[1:])
+
+    def read(batch):
+        return to_model_input(images[batch], input_range), labels[batch]
+
+    def read_in_graph(batch):
+        inputs, targets = tf.numpy_function(read, [batch], (tf.float32, tf.int64), stateful=False)
+        inputs.set_shape(shape)
+        targets.set_shape((None,))
+        return inputs, targets
+
+    return indices.map(read_in_graph)
+
+
+def make_dataset(images, labels, batch_size, input_range, threads=1):
     """Batches in stored order (for validation)."""
-    dataset = tf.data.Dataset.from_tensor_slices((to_model_input(images), labels)).batch(batch_size)
-    return _with_threads(dataset, threads)
+    indices = tf.data.Dataset.range(len(images)).batch(batch_size)
+    return _with_threads(_read_batches(indices, images, np.asarray(labels), input_range), threads)
 
 
-def make_training_dataset(images, labels, batch_size, seed, first_epoch, epochs, threads=1):
+def make_training_dataset(images, labels, batch_size, seed, first_epoch, epochs, input_range, threads=1):
     """Shuffled batches of epochs `first_epoch`..`epochs - 1`, one after another.
 
     Epoch e's order is a stateless shuffle seeded with (seed, e): unlike a reshuffling
     `Dataset.shuffle`, whose order depends on how many epochs this process has iterated, a run
     that starts at epoch e gets the batches an uninterrupted run gets at epoch e.
     """
-    inputs, targets = tf.constant(to_model_input(images)), tf.constant(labels)
-    indices = tf.range(len(images), dtype=tf.int64)
+    all_indices = tf.range(len(images), dtype=tf.int64)
 
     def epoch_batches(epoch):
-        order = tf.random.experimental.stateless_shuffle(indices, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
-        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-        return batches.map(lambda batch: (tf.gather(inputs, batch), tf.gather(targets, batch)))
+        order = tf.random.experimental.stateless_shuffle(all_indices, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
-    return _with_threads(tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches), threads)
+    indices = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)
+    return _with_threads(_read_batches(indices, images, np.asarray(labels), input_range), threads)
 
 
-def training_fingerprint(data_path, model_settings, train_settings):
-    """What a kept training state must match to be resumed: the data, settings and library versions."""
-    with open(data_path, "rb") as data:
-        data_digest = hashlib.file_digest(data, "sha256").hexdigest()
-    described = {"data": data_digest, "model": model_settings, "train": train_settings,
-                 "tensorflow": tf.__version__, "keras": keras.__version__}
+def files_digest(paths):
+    """One sha256 over the names and contents of `paths` (files, or folders taken file by file)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(p) for p in paths):
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file():
+                digest.update(f"{file.name}\0".encode())
+                with open(file, "rb") as content:
+                    digest.update(hashlib.file_digest(content, "sha256").digest())
+    return digest.hexdigest()
+
+
+def training_fingerprint(data_path, model_settings, train_settings, code):
+    """What a kept training state must match to be resumed: the data, settings, the code the
+    training runs (`code`: the files its rule lists) and library versions."""
+    described = {"data": files_digest([data_path]), "model": model_settings, "train": train_settings,
+                 "code": files_digest(code), "tensorflow": tf.__version__, "keras": keras.__version__}
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
@@ -121,7 +149,7 @@ class TrainingState(keras.callbacks.Callback):
         self.path.unlink(missing_ok=True)
 
 
-def train(model, split, settings, threads, state):
+def train(model, split, settings, threads, state, input_range=(0.0, 1.0)):
     """Compile and fit `model` on a prepared split, resuming from `state` (a TrainingState);
     return the per-epoch history of the whole training as a table."""
     model.compile(
@@ -134,8 +162,8 @@ def train(model, split, settings, threads, state):
     if epochs_done < epochs:
         model.fit(
             make_training_dataset(split["x_train"], split["y_train"], batch_size, settings["seed"],
-                                  epochs_done, epochs, threads),
-            validation_data=make_dataset(split["x_val"], split["y_val"], batch_size, threads),
+                                  epochs_done, epochs, input_range, threads),
+            validation_data=make_dataset(split["x_val"], split["y_val"], batch_size, input_range, threads),
             initial_epoch=epochs_done,
             epochs=epochs,
             steps_per_epoch=-(-len(split["x_train"]) // batch_size),

@@ -1,16 +1,18 @@
-"""Model architectures, built from their config section (`models.<name>` in config.yaml).
+"""The two small architectures written here: a CNN and the MLP of the original Coral guide.
 
-Every architecture uses only ops the Edge TPU runs (Coral's op table): CONV_2D, MAX_POOL_2D,
+Every layer they use maps onto ops the Edge TPU runs (Coral's op table): CONV_2D, MAX_POOL_2D,
 RESHAPE, FULLY_CONNECTED, SOFTMAX. Layers get explicit names so a model is the same whatever
 else the process built before.
 """
 
-import keras
-from keras import layers
+from coralbuild.models.architectures.base import Architecture
 
 
 def build_cnn(settings, input_shape, num_classes, seed):
     """Conv/ReLU/max-pool blocks, flatten, dense ReLU layers, softmax."""
+    import keras
+    from keras import layers
+
     model = keras.Sequential(name="cnn")
     model.add(keras.Input(shape=input_shape, name="image"))
     for index, filters in enumerate(settings["conv_filters"]):
@@ -23,8 +25,20 @@ def build_cnn(settings, input_shape, num_classes, seed):
     return model
 
 
+def cnn_min_image_size(settings):
+    """The smallest side that leaves >= 1 pixel after every block (a valid k x k convolution
+    takes k - 1 pixels, then a 2x2 max pool halves, rounding down): walked back from 1 pixel."""
+    size = 1
+    for _ in settings["conv_filters"]:
+        size = 2 * size + settings["kernel_size"] - 1
+    return size
+
+
 def build_mlp(settings, input_shape, num_classes, seed):
     """The MLP of the original Coral guide: Dense 512/256 ReLU, dropout, Dense softmax."""
+    import keras
+    from keras import layers
+
     model = keras.Sequential(name="mlp")
     model.add(keras.Input(shape=input_shape, name="image"))
     model.add(layers.Flatten(name="flatten"))
@@ -37,9 +51,17 @@ def build_mlp(settings, input_shape, num_classes, seed):
     return model
 
 
-ARCHITECTURES = {"cnn": build_cnn, "mlp": build_mlp}
-
-
-def build_model(settings, input_shape, num_classes, seed=0):
-    """Build the architecture named by `settings["architecture"]`; `seed` seeds its random layers."""
-    return ARCHITECTURES[settings["architecture"]](settings, input_shape, num_classes, seed)
+ARCHITECTURES = {
+    "cnn": Architecture(
+        build=build_cnn,
+        input_range=(0.0, 1.0),
+        min_image_size=cnn_min_image_size,
+        description="conv/ReLU/2x2 max-pool blocks, dense ReLU layers, softmax",
+    ),
+    "mlp": Architecture(
+        build=build_mlp,
+        input_range=(0.0, 1.0),
+        min_image_size=lambda settings: 1,
+        description="the Coral guide's MLP: flatten, dense ReLU layers, dropout, softmax",
+    ),
+}

@@ -1,0 +1,18 @@
+"""Dataset formats: the registry of what a dataset's `format` key may name.
+
+Each format is one module with:
+    check_config(name, settings)         planning time: a ConfigError naming the key, or nothing
+    rule_inputs(name, settings)          planning time: the files the prepare job reads (named)
+    prepare(settings, source, folder, threads)   the prepare job: writes the prepared dataset
+and one schema block in config/schema.yaml. Planning-time functions run while Snakemake builds
+the DAG: no TensorFlow there.
+"""
+
+from coralbuild.data.formats import idx, image_folder
+
+FORMATS = {"idx": idx, "image_folder": image_folder}
+DEFAULT_FORMAT = "idx"
+
+
+def dataset_format(settings):
+    return FORMATS[settings.get("format", DEFAULT_FORMAT)]

@@ -1,0 +1,87 @@
+"""The IDX format (MNIST and its relatives): four files, train and test images and labels.
+
+Images are grayscale at their stored size unless the dataset sets `image_size` and `color`
+(for example MNIST at 96x96 RGB for a MobileNet); then each is resized like an image file.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.data.images import CHANNELS, fit_image
+from coralbuild.data.prepared import save_labels, write_images, write_info
+from coralbuild.data.split import assign_splits
+from coralbuild.errors import BadInput, ConfigError
+
+# Part -> number of IDX dimensions.
+PARTS = {"train_images": 3, "train_labels": 1, "test_images": 3, "test_labels": 1}
+STANDARD_FILE_NAMES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+def file_names(settings):
+    """The four file names: the standard MNIST names unless `files` overrides them."""
+    return {**STANDARD_FILE_NAMES, **settings.get("files", {})}
+
+
+def check_config(name, settings):
+    sources = [key for key in ("path", "url") if key in settings]
+    if len(sources) != 1:
+        raise ConfigError(f"invalid config at datasets.{name}: give exactly one of 'path' or 'url'")
+    if "path" in settings:
+        for file_name in file_names(settings).values():
+            if not (Path(settings["path"]) / file_name).is_file():
+                raise ConfigError(f"invalid config at datasets.{name}.path: {Path(settings['path']) / file_name} not found")
+
+
+def rule_inputs(name, settings):
+    """Where the prepare step reads each part: the local folder, or the verified download."""
+    if "path" in settings:
+        return {part: str(Path(settings["path"]) / file_name) for part, file_name in file_names(settings).items()}
+    return {part: f"results/{name}/downloads/{file_name}" for part, file_name in file_names(settings).items()}
+
+
+def download_source(settings, file_name):
+    """(url, sha256) of one file of a URL dataset."""
+    part = {file: part for part, file in file_names(settings).items()}[file_name]
+    return settings["url"].rstrip("/") + "/" + file_name, settings["download_sha256"][part]
+
+
+def load_pair(images_path, labels_path, images_sha256, labels_sha256):
+    """Read matching image and label files and check that their counts agree."""
+    images = read_idx(images_path, PARTS["train_images"], images_sha256)
+    labels = read_idx(labels_path, PARTS["train_labels"], labels_sha256)
+    if len(images) != len(labels):
+        raise BadInput(f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels")
+    return images, labels
+
+
+def prepare(settings, source, folder, threads):
+    sha256 = settings["sha256"]
+    train = load_pair(source["train_images"], source["train_labels"], sha256["train_images"], sha256["train_labels"])
+    test = load_pair(source["test_images"], source["test_labels"], sha256["test_images"], sha256["test_labels"])
+    if train[0].shape[1:] != test[0].shape[1:]:
+        raise BadInput(f"{source['train_images']} holds images of {train[0].shape[1:]} but "
+                       f"{source['test_images']} holds {test[0].shape[1:]}")
+    print(f"verified {len(train[0])} training and {len(test[0])} test examples of shape {train[0].shape[1:]}")
+    images = np.concatenate([train[0], test[0]])
+    labels = np.concatenate([train[1], test[1]]).astype(np.int64)
+    classes = [str(index) for index in range(int(labels.max()) + 1)]
+    splits = assign_splits(labels, settings, test_start=len(train[0]), class_names=classes)
+    size = tuple(settings.get("image_size") or images.shape[1:3])
+    color = settings.get("color", "grayscale")
+
+    def load(item, decode):
+        return None, fit_image(Image.fromarray(images[item], "L"), size, color) if decode else None
+
+    write_images(folder, splits, (*size, CHANNELS[color]), load, len(images), threads)
+    for split, chosen in splits.items():
+        save_labels(folder, split, labels[chosen])
+    write_info(folder, classes, (*size, CHANNELS[color]), {split: len(chosen) for split, chosen in splits.items()},
+               source_digest=None, format="idx", source_parts_sha256=dict(sorted(sha256.items())))
