@@ -6,13 +6,14 @@ rule benchmark_cpu:
         "results/{dataset}/{model}/benchmark_cpu.csv",
     input:
         unpack(code("benchmark.py")),
+        unpack(trained_artifacts),
         data=rules.prepare_dataset.output[0],
         metrics="results/{dataset}/{model}/metrics.json",
-        float32="results/{dataset}/{model}/model_float32.tflite",
         int8="results/{dataset}/{model}/model_int8.tflite",
     params:
         benchmark=wf.as_json(config["benchmark"]),
-        input_range=lambda w: wf.input_range(model_settings(w)),
+        input_range=lambda w: wf.input_range(w.model, model_settings(w)),
+        tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
     threads: all_cores()
     log:
         "results/{dataset}/{model}/logs/benchmark_cpu.log",
@@ -23,7 +24,7 @@ rule benchmark_cpu:
     shell:
         "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
         " --data {input.data:q} --devices cpu --metrics {input.metrics:q}"
-        " --tflite float32={input.float32:q} int8={input.int8:q} --input-range {params.input_range}"
+        " --tflite {params.tflite:q} --input-range {params.input_range}"
         " --settings {params.benchmark:q} --output {output:q} > {log:q} 2>&1"
 
 

@@ -17,6 +17,7 @@ from coralbuild.edgetpu.compiler import HOW_TO_GET_ONE, find_compiler
 def check_config(config):
     """Check the config against config/schema.yaml and its dataset sources; one clear line if bad."""
     try:
+        wf.check_registered_names(config)
         validate(config, "../config/schema.yaml", set_default=False)
         wf.check_dataset_sources(config["datasets"])
         wf.check_models(config)
@@ -45,6 +46,11 @@ wildcard_constraints:
     filename=r"[^/]+",
 
 
+# Model names by source, for the rules only some of them take.
+TRAINED_MODELS = wf.alternatives(wf.trained_models(config))
+INT8_MODELS = wf.alternatives([name for name in config["models"] if name not in wf.trained_models(config)])
+
+
 def code(script):
     """Named inputs `script` and `modules`: the script a rule runs and the package modules it
     imports, so that an edit of either reruns the rule."""
@@ -60,9 +66,24 @@ def model_settings(wildcards):
     return config["models"][wildcards.model]
 
 
-def all_models(pattern):
+def brought_model(wildcards):
+    """The file a brought model comes from, as the named input `source` (none for built models)."""
+    source = model_settings(wildcards).get("source")
+    return {"source": source} if source else {}
+
+
+def trained_artifacts(wildcards):
+    """The Keras checkpoint and float32 model, for models that have them."""
+    if wildcards.model not in wf.trained_models(config):
+        return {}
+    return {"keras": f"results/{wildcards.dataset}/{wildcards.model}/model.keras",
+            "float32": f"results/{wildcards.dataset}/{wildcards.model}/model_float32.tflite"}
+
+
+def all_models(pattern, models=None):
     """`pattern` expanded over every (dataset, model) pair: each model on its datasets."""
-    return [pattern.format(dataset=dataset, model=model) for dataset, model in wf.dataset_models(config)]
+    return [pattern.format(dataset=dataset, model=model) for dataset, model in wf.dataset_models(config)
+            if models is None or model in models]
 
 
 def compile_reports():
@@ -105,10 +126,11 @@ def show_warnings(log):
 def manifest_entries():
     """Every output of the default target: path, the rule that makes it, and a hash of the
     config it depends on."""
-    per_model = [("train", "model.keras"), ("train", "history.csv"), ("export_saved_model", "saved_model"),
-                 ("convert_float32", "model_float32.tflite"), ("quantize_int8", "model_int8.tflite"),
-                 ("quantize_int8", "labels.txt"),
-                 ("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json"),
+    trained = [("train", "model.keras"), ("train", "history.csv"), ("export_saved_model", "saved_model"),
+               ("convert_float32", "model_float32.tflite"), ("quantize_int8", "model_int8.tflite"),
+               ("quantize_int8", "labels.txt")]
+    imported = [("import_int8", "model_int8.tflite"), ("import_int8", "labels.txt")]
+    per_model = [("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json"),
                  ("benchmark_cpu", "benchmark_cpu.csv")]
     if COMPILER:
         per_model.append(("compile_edgetpu", "edgetpu"))
@@ -116,7 +138,8 @@ def manifest_entries():
         per_model.append(("benchmark_edgetpu", "benchmark_edgetpu.csv"))
     entries = [("prepare_dataset", f"results/{dataset}/data", dataset, None) for dataset in config["datasets"]]
     for dataset, model in wf.dataset_models(config):
-        entries += [(rule, f"results/{dataset}/{model}/{name}", dataset, model) for rule, name in per_model]
+        made = (trained if model in wf.trained_models(config) else imported) + per_model
+        entries += [(rule, f"results/{dataset}/{model}/{name}", dataset, model) for rule, name in made]
     final = [("benchmark_table", "results/benchmark.csv"), ("summary_table", "results/summary.csv")]
     final += [("plot_results", path) for path in rules.plot_results.output]
     entries += [(rule, path, None, None) for rule, path in final]

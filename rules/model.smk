@@ -1,9 +1,16 @@
+# Models with Keras and float32 stages (built here, or brought as .keras / SavedModel) take the
+# rules from training to quantization; a brought int8 .tflite takes import_int8 instead.
+
+
 rule train:
+    wildcard_constraints:
+        model=TRAINED_MODELS,
     output:
         model="results/{dataset}/{model}/model.keras",
         history="results/{dataset}/{model}/history.csv",
     input:
         unpack(code("train.py")),
+        unpack(brought_model),
         data=rules.prepare_dataset.output[0],
     params:
         model=lambda w: wf.as_json(wf.architecture_settings(model_settings(w))),
@@ -24,6 +31,8 @@ rule train:
 
 
 rule export_saved_model:
+    wildcard_constraints:
+        model=TRAINED_MODELS,
     output:
         directory("results/{dataset}/{model}/saved_model"),
     input:
@@ -40,6 +49,8 @@ rule export_saved_model:
 
 
 rule convert_float32:
+    wildcard_constraints:
+        model=TRAINED_MODELS,
     output:
         "results/{dataset}/{model}/model_float32.tflite",
     input:
@@ -57,6 +68,8 @@ rule convert_float32:
 
 
 rule quantize_int8:
+    wildcard_constraints:
+        model=TRAINED_MODELS,
     output:
         model="results/{dataset}/{model}/model_int8.tflite",
         # Class names in index order, one per line, as Coral's examples read them.
@@ -67,7 +80,7 @@ rule quantize_int8:
         data=rules.prepare_dataset.output[0],
     params:
         quantize=wf.as_json(config["quantize"]),
-        input_range=lambda w: wf.input_range(model_settings(w)),
+        input_range=lambda w: wf.input_range(w.model, model_settings(w)),
     log:
         "results/{dataset}/{model}/logs/quantize_int8.log",
     benchmark:
@@ -85,12 +98,13 @@ rule evaluate:
         "results/{dataset}/{model}/metrics.json",
     input:
         unpack(code("evaluate.py")),
+        unpack(trained_artifacts),
         data=rules.prepare_dataset.output[0],
-        model="results/{dataset}/{model}/model.keras",
-        float32="results/{dataset}/{model}/model_float32.tflite",
         int8="results/{dataset}/{model}/model_int8.tflite",
     params:
-        input_range=lambda w: wf.input_range(model_settings(w)),
+        input_range=lambda w: wf.input_range(w.model, model_settings(w)),
+        tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
+        keras=lambda w, input: [f"--keras={input.keras}"] if "keras" in input.keys() else [],
     log:
         "results/{dataset}/{model}/logs/evaluate.log",
     benchmark:
@@ -98,5 +112,26 @@ rule evaluate:
     conda:
         "../envs/tensorflow.yaml"
     shell:
-        "python {input.script:q} --data {input.data:q} --keras {input.model:q} --input-range {params.input_range}"
-        " --tflite float32={input.float32:q} int8={input.int8:q} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} --data {input.data:q} {params.keras:q} --input-range {params.input_range}"
+        " --tflite {params.tflite:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule import_int8:
+    wildcard_constraints:
+        model=INT8_MODELS,
+    output:
+        model="results/{dataset}/{model}/model_int8.tflite",
+        labels="results/{dataset}/{model}/labels.txt",
+    input:
+        unpack(code("import_int8.py")),
+        unpack(brought_model),
+        data=rules.prepare_dataset.output[0],
+    log:
+        "results/{dataset}/{model}/logs/import_int8.log",
+    benchmark:
+        "results/{dataset}/{model}/benchmarks/import_int8.tsv"
+    conda:
+        "../envs/litert.yaml"
+    shell:
+        "python {input.script:q} --source {input.source:q} --data {input.data:q}"
+        " --output {output.model:q} --labels {output.labels:q} > {log:q} 2>&1"

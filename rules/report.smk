@@ -29,7 +29,7 @@ rule plot_results:
     input:
         unpack(code("plot_results.py")),
         table="results/benchmark.csv",
-        histories=all_models("results/{dataset}/{model}/history.csv"),
+        histories=all_models("results/{dataset}/{model}/history.csv", wf.trained_models(config)),
     log:
         "results/logs/plot_results.log",
     benchmark:

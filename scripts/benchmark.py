@@ -49,9 +49,11 @@ def cpu_row(args, metrics, artifact, path):
     row = measure_in_child({"model": path, "device": "cpu", "data": args.data, "input_range": args.input_range,
                             **run_settings(args)},
                            args.settings["timeout_s"])
-    if row["status"] == "measured":
-        row.update(accuracy=metrics[artifact]["accuracy"], agreement=metrics[artifact]["agreement_with_keras"],
-                   agreement_reference="keras")
+    evaluated = metrics.get(artifact, {})
+    if row["status"] == "measured" and evaluated.get("accuracy") is not None:
+        agreement = evaluated.get("agreement_with_keras")
+        row.update(accuracy=evaluated["accuracy"], agreement=agreement,
+                   agreement_reference="keras" if agreement is not None else None)
     return row
 
 

@@ -15,7 +15,7 @@ BATCH = 256  # test images per Keras predict call: memory stays flat whatever th
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", required=True, help="prepared dataset folder")
-    parser.add_argument("--keras", required=True, help="the .keras checkpoint")
+    parser.add_argument("--keras", help="the .keras checkpoint (absent for a brought int8 .tflite)")
     parser.add_argument("--input-range", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
                         help="the float pixel range the model takes")
     parser.add_argument("--tflite", nargs="+", default=[], metavar="ARTIFACT=PATH",
@@ -25,10 +25,11 @@ def parse_args(argv):
 
 
 def artifact_metrics(predicted, labels, reference):
-    return {
-        "accuracy": float(np.mean(predicted == labels)),
-        "agreement_with_keras": float(np.mean(predicted == reference)),
-    }
+    """Accuracy, and top-1 agreement with the Keras model when there is one."""
+    metrics = {"accuracy": float(np.mean(predicted == labels))}
+    if reference is not None:
+        metrics["agreement_with_keras"] = float(np.mean(predicted == reference))
+    return metrics
 
 
 def keras_labels(path, images, input_range):
@@ -53,17 +54,25 @@ def input_quantization(interpreter):
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
-    from coralbuild.measure.inference import load_interpreter, predict_labels
+    from coralbuild.measure.inference import input_fits, load_interpreter, output_fits, predict_labels
 
     split = load_split(args.data)
     images, labels = split["x_test"], split["y_test"]
-    reference = keras_labels(args.keras, images, args.input_range)
-    metrics = {"test_examples": int(len(labels)), "classes": class_names(args.data),
-               "input_range": list(args.input_range),
-               "artifacts": {"keras": {"accuracy": float(np.mean(reference == labels))}}}
+    classes = class_names(args.data)
+    metrics = {"test_examples": int(len(labels)), "classes": classes, "input_range": list(args.input_range),
+               "artifacts": {}}
+    reference = None
+    if args.keras:
+        reference = keras_labels(args.keras, images, args.input_range)
+        metrics["artifacts"]["keras"] = {"accuracy": float(np.mean(reference == labels))}
     for named in args.tflite:
         name, path = named.split("=", 1)
         interpreter = load_interpreter(path)
+        misfit = input_fits(interpreter, images.shape[1:]) or output_fits(interpreter, len(classes))
+        if misfit:
+            metrics["artifacts"][name] = {"accuracy": None, "not_evaluated": misfit}
+            print(f"{name}: not evaluated: {misfit}")
+            continue
         predicted = predict_labels(interpreter, images, args.input_range)
         metrics["artifacts"][name] = artifact_metrics(predicted, labels, reference)
         if interpreter.get_input_details()[0]["dtype"] != np.float32:

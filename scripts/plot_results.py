@@ -14,7 +14,8 @@ from coralbuild.errors import reports_bad_input
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--table", required=True, help="results/benchmark.csv")
-    parser.add_argument("--histories", nargs="+", required=True, help="results/<dataset>/<model>/history.csv files")
+    parser.add_argument("--histories", nargs="*", default=[],
+                        help="results/<dataset>/<model>/history.csv files (of trained models)")
     parser.add_argument("--latency", required=True)
     parser.add_argument("--accuracy-vs-size", required=True)
     parser.add_argument("--training-curves", required=True)
@@ -23,6 +24,7 @@ def main(argv=None):
     table = pd.read_csv(args.table)
     histories = {f"{Path(path).parent.parent.name}/{Path(path).parent.name}": pd.read_csv(path)
                  for path in args.histories}
+    histories = {label: history for label, history in histories.items() if len(history)}  # 0 epochs: no curve
     for draw, source, output in [(plots.latency, table, args.latency),
                                  (plots.accuracy_vs_size, table, args.accuracy_vs_size),
                                  (plots.training_curves, histories, args.training_curves),

@@ -20,7 +20,8 @@ def main(argv=None):
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
     keras_accuracy = {(Path(path).parent.parent.name, Path(path).parent.name):
-                      json.loads(Path(path).read_text())["artifacts"]["keras"]["accuracy"] for path in args.metrics}
+                      json.loads(Path(path).read_text())["artifacts"].get("keras", {}).get("accuracy")
+                      for path in args.metrics}
     summary = summarize(pd.read_csv(args.table), keras_accuracy)
     write_table(summary, args.output)
     print(summary.to_string(index=False))

@@ -8,6 +8,7 @@ from coralbuild.atomic import atomic_output
 from coralbuild.data.prepared import class_names, load_split
 from coralbuild.errors import reports_bad_input
 from coralbuild.models.keras_archive import normalize_keras_archive
+from coralbuild.models.sources import model_source
 from coralbuild.workflow import code_files
 
 
@@ -26,22 +27,36 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def starting_model(settings, image_shape, num_classes, seed):
+    """The model before training: built from its architecture, or the one you brought (checked
+    against the dataset's images and classes)."""
+    if "source" in settings:
+        from coralbuild.models.sources.keras_model import check_fits, load
+
+        model = load(settings["source"])
+        check_fits(model, settings["source"], image_shape, num_classes)
+        return model
+    from coralbuild.models.architectures import build_model
+
+    return build_model(settings, image_shape, num_classes, seed)
+
+
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
     # TensorFlow is imported after argument parsing so that --help stays fast.
-    from coralbuild.models.architectures import ARCHITECTURES, build_model
     from coralbuild.models.training import TrainingState, configure_tensorflow, train, training_fingerprint
 
     configure_tensorflow(args.threads, args.train_settings["seed"])
     split = load_split(args.data)
-    architecture = ARCHITECTURES[args.model_settings["architecture"]]
-    model = build_model(args.model_settings, split["x_train"].shape[1:], len(class_names(args.data)),
-                        args.train_settings["seed"])
+    model = starting_model(args.model_settings, split["x_train"].shape[1:], len(class_names(args.data)),
+                           args.train_settings["seed"])
     model.summary(print_fn=print)
-    fingerprint = training_fingerprint(args.data, args.model_settings, args.train_settings, code_files(__file__))
+    code = code_files(__file__)
+    fingerprint = training_fingerprint(args.data, args.model_settings, args.train_settings, code)
     state = TrainingState(args.state, fingerprint)
-    history = train(model, split, args.train_settings, args.threads, state, architecture.input_range)
+    source = model_source("model", args.model_settings)
+    history = train(model, split, args.train_settings, args.threads, state, source.input_range(args.model_settings))
     with atomic_output(args.model) as temporary:
         as_saved = temporary.with_suffix(".as-saved.keras")  # named like a temporary: removed if left behind
         try:

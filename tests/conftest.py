@@ -118,3 +118,32 @@ def skip_if_a_real_compiler_is_installed():
     real = shutil.which("edgetpu_compiler")
     if real:
         pytest.skip(f"a real edgetpu_compiler is installed ({real}); its absence cannot be simulated here")
+
+
+# Base colours of write_image_folder's classes (sorted names = label order): a tiny network
+# tells them apart by colour alone.
+IMAGE_FOLDER_COLOURS = {"blue": (40, 60, 210), "green": (40, 190, 60), "red": (210, 50, 40)}
+
+
+def write_image_folder(root, per_class=10, test_per_class=0, size=(16, 16), classes=IMAGE_FOLDER_COLOURS, seed=0):
+    """Small RGB images in one folder per class: <root>/<class>/<image>, or with `test_per_class`
+    <root>/train/<class>/ + <root>/test/<class>/. Each class is its base colour (`classes`: name ->
+    RGB) with seeded noise, so every image is distinct; files alternate JPEG and PNG. Returns the
+    paths written, by class."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    layouts = [(root / "train", per_class), (root / "test", test_per_class)] if test_per_class else [(root, per_class)]
+    written = {name: [] for name in classes}
+    for folder, count in layouts:
+        for name, colour in classes.items():
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            for number in range(count):
+                noise = rng.integers(-30, 31, size=(*size, 3))
+                pixels = np.clip(np.asarray(colour) + noise, 0, 255).astype(np.uint8)
+                path = folder / name / f"{name}_{number:04d}.{'jpg' if number % 2 == 0 else 'png'}"
+                Image.fromarray(pixels).save(path, quality=95) if path.suffix == ".jpg" else Image.fromarray(pixels).save(path)
+                written[name].append(path)
+    return written

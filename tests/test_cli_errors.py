@@ -21,12 +21,12 @@ def test_prepare_dataset_rejects_mismatched_counts(tmp_path):
     write_idx(tmp_path / "train-labels.gz", np.zeros(4))
     write_idx(tmp_path / "test-images.gz", np.zeros((2, 2, 2)))
     write_idx(tmp_path / "test-labels.gz", np.zeros(2))
-    settings = {"sha256": dict.fromkeys(["train_images", "train_labels", "test_images", "test_labels"]),
-                "validation_size": 1, "seed": 0}
+    parts = ["train_images", "train_labels", "test_images", "test_labels"]
+    source = {part: str(tmp_path / f"{part.replace('_', '-')}.gz") for part in parts}
+    settings = {"sha256": dict.fromkeys(parts), "validation_size": 1, "seed": 0}
     result = run_script(
-        "prepare_dataset.py", "--train-images", tmp_path / "train-images.gz", "--train-labels", tmp_path / "train-labels.gz",
-        "--test-images", tmp_path / "test-images.gz", "--test-labels", tmp_path / "test-labels.gz",
-        "--settings", json.dumps(settings), "--output", tmp_path / "data.npz",
+        "prepare_dataset.py", "--format", "idx", "--source", json.dumps(source),
+        "--settings", json.dumps(settings), "--output", tmp_path / "data",
     )
     assert_one_line_error(result, "train-images.gz holds 5 images", "train-labels.gz holds 4 labels")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["test-images.gz", "test-labels.gz", "train-images.gz", "train-labels.gz"]

@@ -1,11 +1,12 @@
-"""The compiler-output parser against every real sample in ../shared/edgetpu/compiler-output."""
+"""The compiler-output parser against every real sample in tests/data/compiler-output."""
 
 import pytest
 
-from conftest import shared_path
+from conftest import PROJECT
 from coralbuild.edgetpu.compiler_output import parse_compiler_output
 
 KiB, MiB = 1024, 1024**2
+SAMPLES = PROJECT / "tests/data/compiler-output"  # see its NOTICE
 MAPPED, SUBGRAPH = "Mapped to Edge TPU", "More than one subgraph is not supported"
 
 EXPECTED = {
@@ -64,12 +65,12 @@ EXPECTED = {
 
 
 def test_every_sample_has_expectations():
-    assert sorted(path.name for path in shared_path("edgetpu", "compiler-output").iterdir()) == sorted(EXPECTED)
+    assert sorted(path.name for path in SAMPLES.iterdir() if path.name != "NOTICE") == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_parser_finds_every_field(name):
-    text = shared_path("edgetpu", "compiler-output", name).read_text()
+    text = (SAMPLES / name).read_text()
     report = parse_compiler_output("", text) if name.endswith(".log") else parse_compiler_output(text)
     found = report.as_dict()
     found["operations"] = [(row["op"], row["count"], row["status"]) for row in found["operations"]]
@@ -88,5 +89,5 @@ def test_older_compilers_wording_of_remaining_memory():
 
 
 def test_op_version_failure_names_the_op():
-    report = parse_compiler_output(shared_path("edgetpu", "compiler-output", "v16_op_version_not_parsed.stdout").read_text())
+    report = parse_compiler_output((SAMPLES / "v16_op_version_not_parsed.stdout").read_text())
     assert "QUANTIZE version 3" in report.failure_message

@@ -1,49 +1,168 @@
+"""The split (coralbuild.data.split) and the prepared dataset folder (coralbuild.data.prepared)."""
+
 import numpy as np
 import pytest
 
-from coralbuild.data.split import SPLIT_ARRAYS, load_split, save_split, split_dataset
+from coralbuild.data import prepared
+from coralbuild.data.prepared import SPLIT_ARRAYS, load_split, save_labels, write_images
+from coralbuild.data.split import SPLITS, assign_splits
 from coralbuild.errors import BadInput
 
-
-def toy_data(train=100, test=20):
-    images = np.repeat(np.arange(train, dtype=np.uint8), 4).reshape(train, 2, 2)  # unique rows
-    return (images, np.arange(train) % 10), (images[:test], np.arange(test) % 10)
+# Classes of unequal sizes: 50, 30, 13 and 7 examples, interleaved.
+LABELS = np.array([0] * 50 + [1] * 30 + [2] * 13 + [3] * 7)[np.random.default_rng(1).permutation(100)]
 
 
-def test_split_is_seeded_disjoint_and_limited():
-    train, test = toy_data()
-    split = split_dataset(train, test, validation_size=10, seed=3, max_train_size=50, max_test_size=5)
-    again = split_dataset(train, test, validation_size=10, seed=3, max_train_size=50, max_test_size=5)
-    other = split_dataset(train, test, validation_size=10, seed=4, max_train_size=50, max_test_size=5)
-    assert [len(split[name]) for name in SPLIT_ARRAYS] == [50, 50, 10, 10, 5, 5]
-    assert all(np.array_equal(split[name], again[name]) for name in SPLIT_ARRAYS)
-    assert not np.array_equal(split["y_val"], other["y_val"])
-    train_rows = {row.tobytes() for row in split["x_train"]}
-    assert not train_rows & {row.tobytes() for row in split["x_val"]}
+def settings(**overrides):
+    return {"test_size": 0.2, "validation_size": 0.1, "seed": 0, **overrides}
 
 
-def test_validation_size_must_leave_training_data():
-    train, test = toy_data(train=10)
-    with pytest.raises(BadInput, match="validation_size 10 leaves no training data"):
-        split_dataset(train, test, validation_size=10, seed=0)
+def as_lists(splits):
+    return {name: list(indices) for name, indices in splits.items()}
 
 
-def test_saved_split_round_trips_and_is_byte_identical(tmp_path):
-    train, test = toy_data()
-    split = split_dataset(train, test, validation_size=10, seed=0)
-    save_split(tmp_path / "a.npz", split)
-    save_split(tmp_path / "b.npz", split)
-    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
-    loaded = load_split(tmp_path / "a.npz")
-    assert all(np.array_equal(loaded[name], split[name]) for name in SPLIT_ARRAYS)
+def test_same_seed_same_split_other_seed_other_split():
+    first = assign_splits(LABELS, settings(seed=3))
+    assert as_lists(first) == as_lists(assign_splits(LABELS, settings(seed=3)))
+    other = assign_splits(LABELS, settings(seed=4))
+    for name in SPLITS:
+        assert list(first[name]) != list(other[name]), name
 
 
-def test_load_split_rejects_other_archives_and_pickles(tmp_path):
-    np.savez(tmp_path / "other.npz", x_train=np.zeros(2))
-    with pytest.raises(BadInput, match="other.npz: not a prepared split"):
-        load_split(tmp_path / "other.npz")
-    arrays = {name: np.zeros(2) for name in SPLIT_ARRAYS}
-    arrays["y_test"] = np.array([{"a": 1}], dtype=object)
-    np.savez(tmp_path / "pickled.npz", **arrays)
+def test_splits_are_disjoint_and_cover_every_example():
+    splits = assign_splits(LABELS, settings())
+    together = np.concatenate([splits[name] for name in SPLITS])
+    assert len(set(together.tolist())) == len(together) == len(LABELS)
+
+
+@pytest.mark.parametrize("test_size, validation_size", [(0.25, 0.1), (0.3, 0.2), (17, 9), (0.1, 23)])
+def test_each_class_keeps_its_share_of_test_and_validation(test_size, validation_size):
+    splits = assign_splits(LABELS, settings(test_size=test_size, validation_size=validation_size, seed=5))
+    pool = np.concatenate([splits["train"], splits["val"]])
+    for label in range(4):
+        in_class = np.sum(LABELS == label)
+        test_share = np.sum(LABELS[splits["test"]] == label)
+        assert abs(test_share - len(splits["test"]) * in_class / len(LABELS)) < 1, (label, test_share)
+        val_share = np.sum(LABELS[splits["val"]] == label)
+        assert abs(val_share - len(splits["val"]) * np.sum(LABELS[pool] == label) / len(pool)) < 1, (label, val_share)
+
+
+def test_integer_sizes_are_exact_counts():
+    splits = assign_splits(LABELS, settings(test_size=17, validation_size=9))
+    assert [len(splits[name]) for name in SPLITS] == [100 - 17 - 9, 9, 17]
+
+
+def test_fractions_below_one_are_shares():
+    splits = assign_splits(LABELS, settings(test_size=0.2, validation_size=0.1))
+    # 20 of 100 for test, then 8 of the 80 left for validation.
+    assert [len(splits[name]) for name in SPLITS] == [72, 8, 20]
+
+
+def test_a_given_test_set_is_kept_and_validation_comes_from_the_training_pool():
+    labels = np.concatenate([LABELS, np.arange(20) % 4])
+    splits = assign_splits(labels, settings(validation_size=10), test_start=100)
+    assert sorted(splits["test"].tolist()) == list(range(100, 120))
+    assert len(splits["val"]) == 10 and max(splits["val"]) < 100 and max(splits["train"]) < 100
+    assert len(splits["train"]) == 90
+
+
+def test_max_sizes_keep_the_first_examples_of_the_same_order():
+    full = assign_splits(LABELS, settings(seed=7))
+    limited = assign_splits(LABELS, settings(seed=7, max_train_size=30, max_test_size=5))
+    assert list(limited["train"]) == list(full["train"][:30])
+    assert list(limited["test"]) == list(full["test"][:5])
+    assert list(limited["val"]) == list(full["val"])
+
+
+def test_training_and_test_orders_are_shuffled():
+    # Training reads batches in this order: sorted indices would give batches of one class.
+    splits = assign_splits(np.repeat(np.arange(2), 50), settings())
+    assert list(splits["train"]) != sorted(splits["train"])
+    assert set(np.repeat(np.arange(2), 50)[splits["train"][:20]].tolist()) == {0, 1}
+
+
+def test_a_class_with_no_training_example_left_is_named():
+    labels = np.array([0] * 20 + [1] * 20 + [0, 1, 2, 2])  # "bird" only in the given test set
+    with pytest.raises(BadInput, match=r"class bird has no training examples"):
+        assign_splits(labels, settings(validation_size=2), test_start=40, class_names=["cat", "dog", "bird"])
+    with pytest.raises(BadInput, match=r"class (cat|dog) has no training examples"):
+        assign_splits(labels[:40], settings(max_train_size=1), class_names=["cat", "dog"])
+
+
+def test_a_class_whose_only_example_goes_to_test_is_named():
+    # test_size 0.9 of 20: 17.1 examples of "common" and 0.9 of "rare"; the larger remainder
+    # puts the only "rare" example in the test set.
+    labels = np.array([0] * 19 + [1])
+    with pytest.raises(BadInput, match=r"class rare has no training examples"):
+        assign_splits(labels, settings(test_size=0.9, validation_size=1), class_names=["common", "rare"])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"validation_size": 80}, "validation_size 80 leaves no training data"),
+    ({"validation_size": 0.999}, "validation_size 0.999 leaves no training data"),
+    ({"test_size": 100}, "test_size 100 leaves no training data"),
+    ({"test_size": 0.001}, "test_size 0.001 selects no examples out of 100"),
+])
+def test_sizes_that_leave_nothing_are_rejected(overrides, message):
+    with pytest.raises(BadInput, match=message):
+        assign_splits(LABELS, settings(**overrides))
+
+
+def write_tiny_prepared(folder, counts=None, shape=(4, 4, 3)):
+    counts = counts or {"train": 5, "val": 2, "test": 3}
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, count in counts.items():
+        images = prepared.allocate_images(folder, split, count, shape)
+        images[:] = arrays[f"x_{split}"] = rng.integers(0, 256, (count, *shape), dtype=np.uint8)
+        images.flush()
+        del images
+        arrays[f"y_{split}"] = np.arange(count) % 2
+        save_labels(folder, split, arrays[f"y_{split}"])
+    return arrays
+
+
+def test_load_split_memory_maps_images_and_reads_labels(tmp_path):
+    arrays = write_tiny_prepared(tmp_path)
+    split = load_split(tmp_path)
+    assert sorted(split) == sorted(SPLIT_ARRAYS)
+    for name, array in split.items():
+        np.testing.assert_array_equal(array, arrays[name])
+        if name.startswith("x_"):
+            assert isinstance(array, np.memmap) and array.dtype == np.uint8 and not array.flags.writeable
+        else:
+            assert not isinstance(array, np.memmap) and array.dtype == np.int64
+
+
+def test_load_split_names_the_folder_and_the_missing_arrays(tmp_path):
+    write_tiny_prepared(tmp_path)
+    (tmp_path / "y_val.npy").unlink()
+    with pytest.raises(BadInput, match=r"not a prepared dataset \(missing y_val\)"):
+        load_split(tmp_path)
+
+
+def test_load_split_never_unpickles(tmp_path):
+    write_tiny_prepared(tmp_path)
+    np.save(tmp_path / "y_test.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError, match="allow_pickle"):
-        load_split(tmp_path / "pickled.npz")
+        load_split(tmp_path)
+
+
+@pytest.mark.parametrize("chunk, threads", [(3, 4), (1, 2), (1000, 3)])
+def test_write_images_puts_each_image_in_its_place_whatever_the_chunks_and_threads(tmp_path, monkeypatch, chunk, threads):
+    monkeypatch.setattr(prepared, "CHUNK", chunk)
+    count, shape = 23, (2, 3, 1)
+    splits = {"train": np.array([5, 0, 22, 9, 1, 14, 3, 7]), "val": np.array([2, 11]), "test": np.array([20, 4, 6])}
+    loaded = []
+
+    def load(item, decode):
+        loaded.append((item, decode))
+        return f"fact {item}", np.full(shape, item, np.uint8) if decode else None
+
+    facts = write_images(tmp_path, splits, shape, load, count, threads)
+    assert facts == [f"fact {item}" for item in range(count)]  # every item, in item order
+    taken = set(np.concatenate(list(splits.values())).tolist())
+    assert sorted(loaded) == [(item, item in taken) for item in range(count)]
+    for split, items in splits.items():
+        images = np.load(tmp_path / f"x_{split}.npy")
+        assert images.shape == (len(items), *shape)
+        assert images[:, 0, 0, 0].tolist() == items.tolist()

@@ -1,12 +1,14 @@
 import hashlib
+import json
 
 import numpy as np
 import pytest
 
-from conftest import MNIST, write_idx
-from coralbuild.data.split import load_idx_pair
+from conftest import MNIST, run_script, write_idx
+from coralbuild.data.formats.idx import load_pair
+from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.data.prepared import load_info, load_split
 from coralbuild.errors import BadInput
-from coralbuild.data.idx import read_idx
 
 MNIST_SHA256 = {
     "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
@@ -71,4 +73,62 @@ def test_image_and_label_counts_must_agree(tmp_path):
     write_idx(tmp_path / "images.gz", np.zeros((4, 2, 2)))
     write_idx(tmp_path / "labels.gz", np.zeros(3))
     with pytest.raises(BadInput, match=r"images\.gz holds 4 images but .*labels\.gz holds 3 labels"):
-        load_idx_pair(tmp_path / "images.gz", tmp_path / "labels.gz", None, None)
+        load_pair(tmp_path / "images.gz", tmp_path / "labels.gz", None, None)
+
+
+def write_idx_dataset(folder, train=40, test=12, shape=(8, 8), classes=3):
+    """Four small IDX files; each image is distinct (its first pixel is its number)."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (train + test, *shape), dtype=np.uint8)
+    images[:, 0, 0] = np.arange(train + test)
+    labels = np.arange(train + test) % classes
+    parts = {"train_images": images[:train], "train_labels": labels[:train],
+             "test_images": images[train:], "test_labels": labels[train:]}
+    source, sha256 = {}, {}
+    for part, array in parts.items():
+        source[part] = str(folder / f"{part}.gz")
+        sha256[part] = hashlib.sha256(write_idx(folder / f"{part}.gz", array)).hexdigest()
+    return source, sha256, images, labels
+
+
+def prepare_idx(tmp_path, name, **settings):
+    source, sha256, images, labels = write_idx_dataset(tmp_path)
+    settings = {"sha256": sha256, "validation_size": 5, "seed": 0, **settings}
+    result = run_script("prepare_dataset.py", "--format", "idx", "--source", json.dumps(source),
+                        "--settings", json.dumps(settings), "--threads", 2, "--output", tmp_path / name)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / name, images, labels
+
+
+def test_idx_at_its_own_size_keeps_the_pixels_and_the_given_test_set(tmp_path):
+    folder, images, labels = prepare_idx(tmp_path, "data")
+    split = load_split(folder)
+    assert [len(split[f"x_{name}"]) for name in ("train", "val", "test")] == [35, 5, 12]
+    for name in ("train", "val", "test"):
+        assert split[f"x_{name}"].shape[1:] == (8, 8, 1)
+        numbers = split[f"x_{name}"][:, 0, 0, 0]
+        np.testing.assert_array_equal(split[f"x_{name}"][..., 0], images[numbers])  # untouched pixels
+        np.testing.assert_array_equal(split[f"y_{name}"], labels[numbers])  # each with its label
+    assert sorted(split["x_test"][:, 0, 0, 0].tolist()) == list(range(40, 52))
+    info = load_info(folder)
+    assert info["classes"] == ["0", "1", "2"] and info["image_shape"] == [8, 8, 1]
+    assert info["counts"] == {"train": 35, "val": 5, "test": 12}
+
+
+def test_idx_resized_to_rgb(tmp_path):
+    folder, _, labels = prepare_idx(tmp_path, "data", image_size=[32, 32], color="rgb")
+    split = load_split(folder)
+    assert split["x_train"].shape == (35, 32, 32, 3) and split["x_test"].shape == (12, 32, 32, 3)
+    assert split["x_val"].shape == (5, 32, 32, 3) and split["x_train"].dtype == np.uint8
+    # Grey replicated into the three channels.
+    np.testing.assert_array_equal(split["x_train"][..., 0], split["x_train"][..., 2])
+    assert load_info(folder)["image_shape"] == [32, 32, 3]
+    np.testing.assert_array_equal(np.sort(split["y_test"]), np.sort(labels[40:]))
+
+
+def test_idx_preparation_is_byte_identical(tmp_path):
+    first, _, _ = prepare_idx(tmp_path, "first", image_size=[12, 10], color="rgb")
+    second, _, _ = prepare_idx(tmp_path, "second", image_size=[12, 10], color="rgb")
+    names = sorted(path.name for path in first.iterdir())
+    assert names == sorted(path.name for path in second.iterdir())
+    assert all((first / name).read_bytes() == (second / name).read_bytes() for name in names)

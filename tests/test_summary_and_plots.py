@@ -18,6 +18,7 @@ def tidy_table(compiled):
     table["compile_status"] = "compiled" if compiled else "skipped: no edgetpu_compiler on PATH"
     if compiled:
         table["ops_total"], table["ops_edgetpu"], table["ops_cpu"] = 10, 9, 1
+    table["predicted_ops_edgetpu"], table["predicted_ops_cpu"] = 8, 2
     return table
 
 
@@ -46,3 +47,16 @@ def test_plots_are_drawn_with_and_without_compiled_models(tmp_path):
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000, name
     # Without a compiled model the ops figure states why instead of drawing empty bars.
     assert (tmp_path / "edgetpu_ops_False.png").read_bytes() != (tmp_path / "edgetpu_ops_True.png").read_bytes()
+
+
+def test_the_ops_figure_shows_the_prediction_where_nothing_was_compiled(tmp_path):
+    predicted_only = tidy_table(compiled=False)
+    assert plots._placement_bars(next(predicted_only.itertuples())) == ("mnist/cnn\n(predicted)", (8, 2, 0), True)
+    assert plots._placement_bars(next(tidy_table(compiled=True).itertuples())) == ("mnist/cnn", (9, 1, 0), False)
+    nothing = predicted_only.assign(predicted_ops_edgetpu=None, predicted_ops_cpu=None)
+    assert plots._placement_bars(next(nothing.itertuples())) is None
+    drawn = {}
+    for name, table in [("predicted", predicted_only), ("nothing", nothing)]:
+        plots.edgetpu_ops(table, tmp_path / f"{name}.png")
+        drawn[name] = (tmp_path / f"{name}.png").read_bytes()
+    assert drawn["predicted"][:8] == b"\x89PNG\r\n\x1a\n" and drawn["predicted"] != drawn["nothing"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format, idx
 from coralbuild.models.architectures import ARCHITECTURES
+from coralbuild.models.sources import model_source
 from coralbuild.errors import ConfigError  # noqa: F401 (the Snakefile catches it)
 
 PACKAGE = "coralbuild"
@@ -23,30 +24,54 @@ def describe_validation_error(error):
     return f"invalid config at {where}: {error.message}"
 
 
+def check_registered_names(config):
+    """Formats and architectures the registries know, checked before the schema, whose blocks
+    depend on them (an unknown name would otherwise be reported as unexpected keys)."""
+    for section, key, registry in (("datasets", "format", FORMATS), ("models", "architecture", ARCHITECTURES)):
+        entries = config.get(section)
+        for name, settings in (entries.items() if isinstance(entries, dict) else []):
+            value = settings.get(key) if isinstance(settings, dict) else None
+            if isinstance(value, str) and value not in registry:
+                raise ConfigError(f"invalid config at {section}.{name}.{key}: unknown {key} {value!r} "
+                                  f"(known: {', '.join(sorted(registry))})")
+
+
 def check_dataset_sources(datasets):
     """Each dataset's source as its format requires (files present, folder layout)."""
     for name, settings in datasets.items():
-        if settings.get("format", DEFAULT_FORMAT) not in FORMATS:
-            raise ConfigError(f"invalid config at datasets.{name}.format: unknown format "
-                              f"{settings['format']!r} (known: {', '.join(sorted(FORMATS))})")
         dataset_format(settings).check_config(name, settings)
 
 
 def check_models(config):
-    """Each model names a known architecture and known datasets, whose images it can take."""
+    """Each model has a known source (architecture or file) and known datasets, whose images it can take."""
     for name, settings in config["models"].items():
-        if settings["architecture"] not in ARCHITECTURES:
-            raise ConfigError(f"invalid config at models.{name}.architecture: unknown architecture "
-                              f"{settings['architecture']!r} (known: {', '.join(sorted(ARCHITECTURES))})")
+        source = model_source(name, settings)
+        source.check_config(name, settings)
+        if "architecture" in settings and train_settings(config["train"], settings)["epochs"] == 0:
+            raise ConfigError(f"invalid config at models.{name}.train.epochs: 0 leaves a model built here "
+                              "untrained (0 is for models you bring)")
         for dataset in settings.get("datasets", []):
             if dataset not in config["datasets"]:
                 raise ConfigError(f"invalid config at models.{name}.datasets: no dataset named {dataset!r}")
-        minimum = ARCHITECTURES[settings["architecture"]].min_image_size(settings)
+        minimum = source.min_image_size(settings)
         for dataset in model_datasets(config, name):
-            size = config["datasets"][dataset].get("image_size")
+            dataset_settings = config["datasets"][dataset]
+            size = dataset_format(dataset_settings).image_size(dataset_settings)
             if size and min(size) < minimum:
-                raise ConfigError(f"invalid config at datasets.{dataset}.image_size: {size[0]}x{size[1]} is too small "
-                                  f"for model {name} ({settings['architecture']}), the minimum is {minimum}x{minimum}")
+                given = "image_size" in dataset_settings
+                described = f"{size[0]}x{size[1]} is" if given else f"none given, and its images ({size[0]}x{size[1]}) are"
+                raise ConfigError(f"invalid config at datasets.{dataset}.image_size: {described} too small for model "
+                                  f"{name} ({settings.get('architecture')}), the minimum is {minimum}x{minimum}")
+
+
+def trained_models(config):
+    """Models with Keras, SavedModel and float32 stages (built here or brought as Keras)."""
+    return [name for name, settings in config["models"].items() if model_source(name, settings).TRAINED]
+
+
+def alternatives(names):
+    """A wildcard pattern matching exactly these names (nothing when there are none)."""
+    return "|".join(names) if names else "(?!)"
 
 
 def model_datasets(config, model):
@@ -83,14 +108,15 @@ def split_settings(settings):
     return {"format": DEFAULT_FORMAT, **{key: settings[key] for key in keys if key in settings}}
 
 
-def input_range(model_settings):
-    """The float pixel range the model takes, as "LOW HIGH": its architecture's."""
-    low, high = ARCHITECTURES[model_settings["architecture"]].input_range
+def input_range(name, model_settings):
+    """The float pixel range the model takes, as "LOW HIGH"."""
+    low, high = model_source(name, model_settings).input_range(model_settings)
     return f"{float(low)!r} {float(high)!r}"
 
 
 def architecture_settings(model_settings):
-    return {key: value for key, value in model_settings.items() if key != "train"}
+    """What the model is, without its training settings and the datasets it runs on."""
+    return {key: value for key, value in model_settings.items() if key not in ("train", "datasets")}
 
 
 def train_settings(train, model_settings):
@@ -107,6 +133,8 @@ def prediction_arguments(compile_settings, predict_settings):
         arguments.append("--multiple-subgraphs")
     if predict_settings["require_full_mapping"]:
         arguments.append("--require-full-mapping")
+    if predict_settings["fail_on_streaming"]:
+        arguments.append("--fail-on-streaming")
     return arguments
 
 

@@ -39,7 +39,9 @@ def read_image_file(path, size, color):
     try:
         with Image.open(io.BytesIO(content)) as image:
             pixels = fit_image(image, size, color)
-    except (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as error:
+    except UnidentifiedImageError:
+        raise BadInput(f"{path}: not a readable image (not a JPEG, PNG, BMP or GIF)") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise BadInput(f"{path}: not a readable image ({first_line(error)})") from None
     return digest, pixels
 
@@ -48,8 +50,9 @@ def fit_image(image, size, color):
     """A PIL image -> uint8 array (height, width, channels) for `size` = (height, width) and
     `color` (grayscale | rgb)."""
     height, width = size
-    if image.format == "JPEG" and image.width >= 2 * width and image.height >= 2 * height:
-        image.draft(image.mode, (width, height))  # decode at 1/2, 1/4 or 1/8 size, never below the target
+    longest = max(height, width)  # either way up: the EXIF orientation is applied after decoding
+    if image.format == "JPEG" and min(image.size) >= 2 * longest:
+        image.draft(image.mode, (longest, longest))  # decode at 1/2, 1/4 or 1/8 size, never below the target
     image = ImageOps.exif_transpose(image)  # the first frame of a GIF, and a copy with orientation applied
     image = _as_8bit(image)
     image = image.convert("L" if color == "grayscale" else "RGB")
@@ -68,7 +71,7 @@ def _as_8bit(image):
         return Image.fromarray(np.round(values * (255.0 / full_scale)).clip(0, 255).astype(np.uint8), "L")
     if image.mode == "F":
         raise ValueError("floating-point images are not supported")
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
         return Image.alpha_composite(background, rgba).convert("RGB")

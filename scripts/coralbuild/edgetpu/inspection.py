@@ -69,8 +69,8 @@ def inspect_compiled(path, source=None):
         min_runtime_version=max((p.min_runtime_version for p in packages if p.min_runtime_version is not None),
                                 default=None),
         compiler_versions=sorted({package.compiler_version for package in packages if package.compiler_version}),
-        onchip_bytes=sum(package.cached_bytes for package in packages) if packages else None,
-        offchip_bytes=sum(package.streamed_bytes for package in packages) if packages else None,
+        onchip_bytes=_total(package.cached_bytes for package in packages),
+        offchip_bytes=_total(package.streamed_bytes for package in packages),
     )
     if source is not None:
         inspection.source_ops = len(read_tflite(source).operators)
@@ -87,8 +87,8 @@ def format_ops(ops_on_cpu):
 class Package:
     min_runtime_version: int | None
     compiler_version: str | None
-    cached_bytes: int  # parameters of the PARAMETER_CACHING executable
-    streamed_bytes: int  # parameters of the executables that run (EXECUTION_ONLY or STAND_ALONE)
+    cached_bytes: int | None  # parameters of the PARAMETER_CACHING executable; None: no executables
+    streamed_bytes: int | None  # parameters of the executables that run (EXECUTION_ONLY or STAND_ALONE)
 
 
 def read_package(path, index, custom_options):
@@ -114,13 +114,14 @@ def read_package(path, index, custom_options):
 
 
 def _parameter_bytes(multi_executable):
-    """(cached, streamed) parameter bytes over the executables of a serialized MultiExecutable."""
+    """(cached, streamed) parameter bytes over the executables of a serialized MultiExecutable;
+    (None, None) for a package without one (not known, rather than zero)."""
     if not multi_executable:
-        raise ValueError("the package holds no executable")
+        return None, None
     multi = _root(multi_executable)
     offset = multi.Offset(4 + 2 * MULTI_EXECUTABLE_EXECUTABLES_SLOT)
     if not offset:
-        raise ValueError("the package holds no executable")
+        return None, None
     vector, cached, streamed = multi.Vector(offset), 0, 0
     for position in range(multi.VectorLen(offset)):
         element = vector + 4 * position
@@ -133,6 +134,12 @@ def _parameter_bytes(multi_executable):
         else:
             streamed += parameters
     return cached, streamed
+
+
+def _total(values):
+    """The sum, or None when there is nothing to add up or a part is unknown."""
+    values = list(values)
+    return None if not values or None in values else sum(values)
 
 
 def _root(data):

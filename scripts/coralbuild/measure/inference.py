@@ -29,6 +29,14 @@ def input_fits(interpreter, image_shape):
     return None
 
 
+def output_fits(interpreter, num_classes):
+    """None when the model gives one score per class, else why not."""
+    outputs = int(interpreter.get_output_details()[0]["shape"][-1])
+    if outputs != num_classes:
+        return f"the model has {outputs} outputs, the dataset has {num_classes} classes"
+    return None
+
+
 def model_input(detail, image, input_range):
     """One uint8 image (H, W, C) as the batch-1 input the model takes: raw pixels for a quantized
     input (its quantization holds the scaling), pixels scaled into `input_range` for a float one."""

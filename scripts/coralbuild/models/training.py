@@ -171,4 +171,5 @@ def train(model, split, settings, threads, state, input_range=(0.0, 1.0)):
             shuffle=False,  # the pipeline shuffles, seeded
             verbose=2,
         )
-    return pd.DataFrame(state.history)
+    # A brought model kept as it is (0 epochs) has an empty history, with its header.
+    return pd.DataFrame(state.history) if state.history else pd.DataFrame(columns=["epoch"])

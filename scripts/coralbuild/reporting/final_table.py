@@ -28,10 +28,16 @@ def compile_facts(report_folder):
             "ops_total": inspection["source_ops"],
             "ops_edgetpu": inspection["ops_mapped"],
             "ops_cpu": inspection["ops_cpu"],
-            "onchip_bytes": log["onchip_used_bytes"],
-            "offchip_bytes": log["offchip_bytes"],
+            # The compiled file's executables say what is cached and streamed; the printed
+            # summary is the fallback for records made before the inspector read them.
+            "onchip_bytes": _first_known(inspection.get("onchip_bytes"), log["onchip_used_bytes"]),
+            "offchip_bytes": _first_known(inspection.get("offchip_bytes"), log["offchip_bytes"]),
         })
     return model_key(folder), facts
+
+
+def _first_known(*values):
+    return next((value for value in values if value is not None), None)
 
 
 def prediction_facts(prediction_path, compile_folder=None):
@@ -39,7 +45,10 @@ def prediction_facts(prediction_path, compile_folder=None):
     when a compile folder with one is given."""
     prediction = json.loads(Path(prediction_path).read_text())
     facts = {"predicted_ops_edgetpu": prediction["ops_edgetpu"], "predicted_ops_cpu": prediction["ops_cpu"],
-             "predicted_segments": prediction["segments"]}
+             "predicted_ops_uncertain": prediction.get("ops_uncertain_count", 0),
+             "predicted_segments": prediction["segments"],
+             "predicted_parameter_bytes": prediction.get("parameter_bytes"),
+             "predicted_parameter_memory": prediction.get("parameter_memory")}
     record = read_compile_record(compile_folder) if compile_folder else None
     if record is None:
         facts["prediction_check"] = "not compared (no compile)"

@@ -52,22 +52,50 @@ def training_curves(histories, path):
 
 
 def edgetpu_ops(table, path):
-    """Ops the compiler mapped to the Edge TPU against ops left on the CPU, per model."""
+    """Ops the compiler mapped to the Edge TPU against ops left on the CPU, per model; where
+    nothing was compiled, the placement prediction instead, hatched and marked as predicted."""
     models = table.drop_duplicates(["dataset", "model"])
-    compiled = models[models.ops_total.notna()]
+    shown = [bars for row in models.itertuples() if (bars := _placement_bars(row)) is not None]
     figure, axis = plt.subplots(figsize=(7, 4))
-    if compiled.empty:
+    if not shown:
         reasons = sorted(set(models.compile_status.fillna("no compile status")))
-        axis.text(0.5, 0.5, "No compiled model:\n" + "\n".join(reasons), ha="center", va="center", wrap=True, fontsize=9)
+        axis.text(0.5, 0.5, "No compiled model and no prediction:\n" + "\n".join(reasons), ha="center", va="center",
+                  wrap=True, fontsize=9)
         axis.set_axis_off()
     else:
-        labels = [f"{row.dataset}/{row.model}" for row in compiled.itertuples()]
-        axis.bar(labels, compiled.ops_edgetpu, label="on the Edge TPU", color="tab:green")
-        axis.bar(labels, compiled.ops_cpu, bottom=compiled.ops_edgetpu, label="on the CPU", color="tab:orange")
+        for position, (label, counts, predicted) in enumerate(shown):
+            bottom = 0
+            for (name, color), count in zip(PLACEMENTS, counts):
+                axis.bar(position, count, bottom=bottom, color=color, hatch="//" if predicted else None,
+                         edgecolor="white" if predicted else None, label=name)
+                bottom += count
+        axis.set_xticks(range(len(shown)), [label for label, _, _ in shown], fontsize=8)
+        handles, names = axis.get_legend_handles_labels()
+        unique = dict(zip(names, handles))
+        axis.legend(unique.values(), unique.keys())
         axis.set_ylabel("ops")
-        axis.legend()
+        if any(predicted for _, _, predicted in shown):
+            axis.text(0.0, -0.2, "hatched: predicted (not compiled)", transform=axis.transAxes, fontsize=8)
     axis.set_title("Ops on the Edge TPU and on the CPU")
     _save(figure, path)
+
+
+PLACEMENTS = [("on the Edge TPU", "tab:green"), ("on the CPU", "tab:orange"), ("uncertain", "tab:gray")]
+
+
+def _placement_bars(row):
+    """(label, (edgetpu, cpu, uncertain) counts, predicted?) of one model, or None without data."""
+    if _known(getattr(row, "ops_total", None)):
+        return f"{row.dataset}/{row.model}", (row.ops_edgetpu, row.ops_cpu, 0), False
+    if _known(getattr(row, "predicted_ops_edgetpu", None)):
+        uncertain = getattr(row, "predicted_ops_uncertain", 0)
+        counts = (row.predicted_ops_edgetpu, row.predicted_ops_cpu, uncertain if _known(uncertain) else 0)
+        return f"{row.dataset}/{row.model}\n(predicted)", counts, True
+    return None
+
+
+def _known(value):
+    return value is not None and value == value  # NaN (an empty cell) is not equal to itself
 
 
 def _save(figure, path):

@@ -16,11 +16,13 @@ COMPILE_COLUMNS = [
     "compile_status", "compiler_version", "min_runtime_version", "edgetpu_segments", "ops_total",
     "ops_edgetpu", "ops_cpu", "onchip_bytes", "offchip_bytes",
 ]
-PREDICTION_COLUMNS = ["predicted_ops_edgetpu", "predicted_ops_cpu", "predicted_segments", "prediction_check"]
+PREDICTION_COLUMNS = ["predicted_ops_edgetpu", "predicted_ops_cpu", "predicted_ops_uncertain", "predicted_segments",
+                      "predicted_parameter_bytes", "predicted_parameter_memory", "prediction_check"]
 COLUMNS = MEASUREMENT_COLUMNS + COMPILE_COLUMNS + PREDICTION_COLUMNS
 COMPILED_MODEL = "model_int8_edgetpu.tflite"
 INTEGER_COLUMNS = {"threads", "warmup", "iterations", "min_runtime_version", "edgetpu_segments", "ops_total",
-                   "ops_edgetpu", "ops_cpu", "predicted_ops_edgetpu", "predicted_ops_cpu", "predicted_segments"}
+                   "ops_edgetpu", "ops_cpu", "predicted_ops_edgetpu", "predicted_ops_cpu", "predicted_ops_uncertain",
+                   "predicted_segments"}
 
 
 def write_table(frame, path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.data.formats.idx_reader import read_idx, read_idx_shape
 from coralbuild.data.images import CHANNELS, fit_image
 from coralbuild.data.prepared import save_labels, write_images, write_info
 from coralbuild.data.split import assign_splits
@@ -38,6 +38,19 @@ def check_config(name, settings):
         for file_name in file_names(settings).values():
             if not (Path(settings["path"]) / file_name).is_file():
                 raise ConfigError(f"invalid config at datasets.{name}.path: {Path(settings['path']) / file_name} not found")
+
+
+def image_size(settings):
+    """(height, width) of the prepared images: `image_size`, else the stored size read from the
+    train images' IDX header (None for a dataset not downloaded yet)."""
+    if settings.get("image_size"):
+        return tuple(settings["image_size"])
+    if "path" not in settings:
+        return None
+    try:
+        return read_idx_shape(Path(settings["path"]) / file_names(settings)["train_images"])[1:]
+    except BadInput:
+        return None  # the prepare step names the broken file
 
 
 def rule_inputs(name, settings):

@@ -71,3 +71,17 @@ def _parse(path, content, expected_ndim):
             f"but the content has {len(content)} bytes"
         )
     return np.frombuffer(content, dtype=np.uint8, offset=data_start).reshape(shape)
+
+
+def read_idx_shape(path):
+    """The shape an IDX file declares in its header, reading only the header."""
+    path = Path(path)
+    try:
+        with (gzip.open(path) if path.read_bytes()[:2] == b"\x1f\x8b" else open(path, "rb")) as handle:
+            header = handle.read(HEADER_BYTES + 4 * 3)
+    except (OSError, EOFError, zlib.error) as error:
+        raise BadInput(f"{path}: unreadable ({error})") from None
+    ndim = header[3] if len(header) >= HEADER_BYTES else 0
+    if len(header) < HEADER_BYTES + 4 * ndim:
+        raise BadInput(f"{path}: truncated IDX header")
+    return tuple(int.from_bytes(header[HEADER_BYTES + 4 * i: HEADER_BYTES + 4 * (i + 1)], "big") for i in range(ndim))

@@ -31,7 +31,7 @@ class Scan:
         self.root = Path(root)
         if not self.root.is_dir():
             raise BadInput(f"{self.root}: folder not found")
-        self.split_layout = all((self.root / name).is_dir() for name in SPLIT_FOLDERS)
+        self.split_layout = _has_split_folders(self.root)
         self.paths, self.labels, self.skipped = [], [], []
         if self.split_layout:
             train_classes = self._scan_classes(self.root / "train")
@@ -80,6 +80,19 @@ def planned_scan(path):
     return Scan(path)
 
 
+def _has_split_folders(root):
+    """Whether `root` holds train/ and test/ (then nothing else): half of the pair, or a third
+    folder beside them (val/), is an error rather than a class of that name."""
+    folders = {entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith(".")}
+    split_names = folders & {"train", "test", "val", "validation"}
+    if not split_names:
+        return False
+    if not {"train", "test"} <= folders or folders - set(SPLIT_FOLDERS):
+        raise BadInput(f"{root}: give either one folder per class, or exactly train/ and test/ folders of classes "
+                       f"(found {', '.join(sorted(folders))})")
+    return True
+
+
 def check_config(name, settings):
     key = f"datasets.{name}"
     if "path" not in settings:
@@ -94,6 +107,10 @@ def check_config(name, settings):
     if not scan.split_layout and "test_size" not in settings:
         raise ConfigError(f"invalid config at {key}: {settings['path']} has no train/ and test/ folders; "
                           "set test_size to split off a test set")
+
+
+def image_size(settings):
+    return tuple(settings["image_size"])
 
 
 def rule_inputs(name, settings):

@@ -1,0 +1,72 @@
+"""A Keras model you bring: a .keras file or a SavedModel folder.
+
+It is loaded read-only (a .keras file in Keras' safe mode, so no code stored in it runs),
+fine-tuned for the model's `train.epochs` (0 keeps its weights) and then goes through export,
+conversion and everything after like a model built here. Its output must be class
+probabilities (a softmax), one per class of the dataset.
+"""
+
+from pathlib import Path
+
+from coralbuild.errors import BadInput, ConfigError
+
+TRAINED = True
+DEFAULT_INPUT_RANGE = (0.0, 1.0)
+
+
+def matches(settings):
+    source = Path(settings.get("source", ""))
+    return source.suffix == ".keras" or (source / "saved_model.pb").is_file()
+
+
+def check_config(name, settings):
+    source = Path(settings["source"])
+    if not source.exists():
+        raise ConfigError(f"invalid config at models.{name}.source: {source} not found")
+
+
+def input_range(settings):
+    return tuple(settings.get("input_range", DEFAULT_INPUT_RANGE))
+
+
+def min_image_size(settings):
+    return 1  # the model's own input shape decides; checked against the dataset when it loads
+
+
+def load(path):
+    """The model at `path` as a Keras model: a .keras file in safe mode, or a SavedModel's
+    serving signature wrapped in a Keras layer (its variables trainable)."""
+    import keras
+
+    path = Path(path)
+    try:
+        if path.suffix == ".keras":
+            return keras.saving.load_model(path, safe_mode=True, compile=False)
+        layer = keras.layers.TFSMLayer(str(path), call_endpoint="serving_default", trainable=True)
+        shape = _saved_model_input_shape(path)
+        inputs = keras.Input(shape=shape[1:], batch_size=None, name="image")
+        outputs = layer(inputs)
+        if isinstance(outputs, dict):
+            (outputs,) = outputs.values()
+        return keras.Model(inputs, outputs, name=path.name)
+    except (ValueError, OSError, TypeError) as error:
+        raise BadInput(f"{path}: not a loadable Keras model or SavedModel ({str(error).splitlines()[0]})") from None
+
+
+def _saved_model_input_shape(path):
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    (spec,) = signature.structured_input_signature[1].values()
+    return tuple(spec.shape)
+
+
+def check_fits(model, path, image_shape, num_classes):
+    """A one-line BadInput when the model's input or output does not fit the dataset."""
+    input_shape = tuple(model.input_shape[1:])
+    if input_shape != tuple(image_shape):
+        raise BadInput(f"{path}: the model takes input of shape {input_shape}, the dataset's images are "
+                       f"{tuple(image_shape)} (set the dataset's image_size and color to match)")
+    outputs = model.output_shape[-1]
+    if outputs != num_classes:
+        raise BadInput(f"{path}: the model has {outputs} outputs, the dataset has {num_classes} classes")
