@@ -50,6 +50,7 @@ rule manifest:
         artifacts=[entry["path"] for entry in manifest_entries()],
     params:
         entries=wf.as_json(manifest_entries()),
+        brought=wf.as_json({name: model["source"] for name, model in config["models"].items() if "source" in model}),
     log:
         "results/logs/manifest.log",
     benchmark:
@@ -57,4 +58,5 @@ rule manifest:
     conda:
         "../envs/data.yaml"
     shell:
-        "python {input.script:q} --entries {params.entries:q} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} --entries {params.entries:q} --brought {params.brought:q}"
+        " --output {output:q} > {log:q} 2>&1"

@@ -147,3 +147,26 @@ def write_image_folder(root, per_class=10, test_per_class=0, size=(16, 16), clas
                 Image.fromarray(pixels).save(path, quality=95) if path.suffix == ".jpg" else Image.fromarray(pixels).save(path)
                 written[name].append(path)
     return written
+
+
+def write_prepared(folder, arrays, classes=None):
+    """A prepared dataset folder from in-memory arrays x_train, y_train, ... (images (N, H, W)
+    or (N, H, W, C)), as the prepare step writes it."""
+    import numpy as np
+
+    from coralbuild.data import prepared
+
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for split in ("train", "val", "test"):
+        images = np.asarray(arrays[f"x_{split}"], np.uint8)
+        images = images[..., np.newaxis] if images.ndim == 3 else images
+        stored = prepared.allocate_images(folder, split, len(images), images.shape[1:])
+        stored[:] = images
+        stored.flush()
+        prepared.save_labels(folder, split, arrays[f"y_{split}"])
+        counts[split] = len(images)
+    labels = np.concatenate([np.asarray(arrays[f"y_{split}"]) for split in ("train", "val", "test")])
+    classes = classes or [str(index) for index in range(int(labels.max()) + 1)]
+    prepared.write_info(folder, classes, images.shape[1:], counts, None)
+    return folder

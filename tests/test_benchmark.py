@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import MNIST, PROJECT, run_script
-from coralbuild.data.split import save_split, split_dataset
-from coralbuild.data.idx import read_idx
+from conftest import MNIST, PROJECT, run_script, write_prepared
+from coralbuild.data.formats.idx_reader import read_idx
 from coralbuild.reporting.table import MEASUREMENT_COLUMNS
 
 INT8 = PROJECT / "tests/data/cnn_int8.tflite"
@@ -27,9 +26,9 @@ SETTINGS = {"devices": ["cpu", "usb"], "require_device": False, "threads": 1, "w
 def data(tmp_path_factory):
     images = read_idx(MNIST / "t10k-images-idx3-ubyte.gz", 3)[:300]
     labels = read_idx(MNIST / "t10k-labels-idx1-ubyte.gz", 1)[:300]
-    path = tmp_path_factory.mktemp("data") / "data.npz"
-    save_split(path, split_dataset((images, labels), (images, labels), validation_size=50, seed=0))
-    return path
+    return write_prepared(tmp_path_factory.mktemp("data") / "data", {
+        "x_train": images[:200], "y_train": labels[:200], "x_val": images[200:250], "y_val": labels[200:250],
+        "x_test": images, "y_test": labels}, classes=[str(digit) for digit in range(10)])
 
 
 @pytest.fixture

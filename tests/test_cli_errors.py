@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from conftest import run_script, write_idx
+from conftest import run_script, write_idx, write_prepared
 
 
 def assert_one_line_error(result, *fragments):
@@ -33,15 +33,13 @@ def test_prepare_dataset_rejects_mismatched_counts(tmp_path):
 
 
 def test_benchmark_turns_a_file_that_is_not_a_model_into_a_failed_row(tmp_path):
-    from coralbuild.data.split import save_split
-
-    save_split(tmp_path / "data.npz", {name: np.zeros((3, 28, 28) if name.startswith("x") else 3, np.uint8)
+    write_prepared(tmp_path / "data", {name: np.zeros((3, 28, 28) if name.startswith("x") else 3, np.uint8)
                                        for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")})
     (tmp_path / "metrics.json").write_text(json.dumps({"artifacts": {"int8": {"accuracy": 1, "agreement_with_keras": 1}}}))
     (tmp_path / "model.tflite").write_bytes(np.random.default_rng(0).bytes(4096))
     settings = {"devices": ["cpu"], "require_device": False, "threads": 1, "warmup": 1, "iterations": 2, "timeout_s": 60}
     result = run_script(
-        "benchmark.py", "--dataset", "d", "--model", "m", "--data", tmp_path / "data.npz",
+        "benchmark.py", "--dataset", "d", "--model", "m", "--data", tmp_path / "data",
         "--metrics", tmp_path / "metrics.json", "--tflite", f"int8={tmp_path / 'model.tflite'}",
         "--devices", "cpu", "--settings", json.dumps(settings), "--output", tmp_path / "benchmark.csv",
     )

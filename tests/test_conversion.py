@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from conftest import MNIST, PROJECT
-from coralbuild.data.idx import read_idx
+from coralbuild.data.formats.idx_reader import read_idx
 from coralbuild.edgetpu.tflite_model import read_tflite
 
 MODELS = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())["models"]
@@ -15,7 +15,7 @@ INT32_PARAMETERS = {("CONV_2D", 2), ("DEPTHWISE_CONV_2D", 2), ("FULLY_CONNECTED"
 
 @pytest.fixture(scope="module")
 def mnist_sample():
-    images = read_idx(MNIST / "train-images-idx3-ubyte.gz", 3)[:1200]
+    images = read_idx(MNIST / "train-images-idx3-ubyte.gz", 3)[:1200, :, :, np.newaxis]
     labels = read_idx(MNIST / "train-labels-idx1-ubyte.gz", 1)[:1200]
     return images, labels
 
@@ -41,8 +41,9 @@ def converted(request, tmp_path_factory, mnist_sample):
     paths = {"keras": folder / "model.keras"}
     for name, content in {
         "float32": convert_float32(folder / "saved_model"),
-        "uint8": convert_int8(folder / "saved_model", images[:100], "uint8"),
-        "int8": convert_int8(folder / "saved_model", images[:100], "int8"),
+        "uint8": convert_int8(folder / "saved_model", images[:100], (0.0, 1.0), "uint8"),
+        "int8": convert_int8(folder / "saved_model", images[:100], (0.0, 1.0), "int8"),
+        "per_channel": convert_int8(folder / "saved_model", images[:100], (0.0, 1.0), "uint8", "per_channel"),
     }.items():
         paths[name] = folder / f"{name}.tflite"
         paths[name].write_bytes(content)
@@ -78,12 +79,17 @@ def test_fully_integer_without_ops_the_edge_tpu_cannot_run(converted):
             assert tensor.dtype in {"INT8", "UINT8"}, f"{tensor.name} is {tensor.dtype}"
 
 
-def test_dense_weights_are_per_tensor(converted):
+def test_dense_weight_granularity_follows_the_setting(converted):
+    """Also the check that the installed TensorFlow still honours the private converter flag
+    behind quantize.dense_weights: per_tensor must give one scale, per_channel one per unit."""
     _, paths, _ = converted
-    model = read_tflite(paths["uint8"])
-    dense = [op for op in model.operators if op.name == "FULLY_CONNECTED"]
-    assert dense
-    assert [model.tensors[op.inputs[1]].quantization_scales for op in dense] == [1] * len(dense)
+    for kind, per_unit in (("uint8", False), ("per_channel", True)):
+        model = read_tflite(paths[kind])
+        dense = [op for op in model.operators if op.name == "FULLY_CONNECTED"]
+        assert dense
+        scales = [model.tensors[op.inputs[1]].quantization_scales for op in dense]
+        units = [model.tensors[op.inputs[1]].shape[0] for op in dense]
+        assert scales == (units if per_unit else [1] * len(dense))
 
 
 def test_uint8_input_takes_raw_pixels_and_predictions_agree(converted):
@@ -93,7 +99,7 @@ def test_uint8_input_takes_raw_pixels_and_predictions_agree(converted):
     interpreter = load_interpreter(paths["uint8"])
     scale, zero_point = interpreter.get_input_details()[0]["quantization"]
     assert zero_point == 0 and scale == pytest.approx(1 / 255, rel=1e-3)
-    images = read_idx(MNIST / "train-images-idx3-ubyte.gz", 3)[1000:1200]
-    assert np.mean(predict_labels(load_interpreter(paths["float32"]), images) == keras_labels) >= 0.99
+    images = read_idx(MNIST / "train-images-idx3-ubyte.gz", 3)[1000:1200, :, :, np.newaxis]
+    assert np.mean(predict_labels(load_interpreter(paths["float32"]), images, (0.0, 1.0)) == keras_labels) >= 0.99
     # A weightless conversion (the tf.saved_model.save trap) would sit near chance level.
-    assert np.mean(predict_labels(interpreter, images) == keras_labels) >= 0.9
+    assert np.mean(predict_labels(interpreter, images, (0.0, 1.0)) == keras_labels) >= 0.9

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import run_snakemake
-from coralbuild.data.split import load_split
+from coralbuild.data.prepared import load_split
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -19,8 +19,8 @@ def test_fashion_mnist_from_debian_prepares_beside_mnist(project_copy):
     if not FASHION.is_dir():
         pytest.skip(f"{FASHION} is absent (Debian package dataset-fashion-mnist)")
     args = ["--configfile", "config/config.yaml", "config/fashion_mnist.yaml"]
-    result = run_snakemake(project_copy, "results/fashion_mnist/data.npz", "--cores", "1", *args)
+    result = run_snakemake(project_copy, "results/fashion_mnist/data", "--cores", "1", *args)
     assert result.returncode == 0, result.stderr[-2000:]
-    split = load_split(project_copy / "results/fashion_mnist/data.npz")
+    split = load_split(project_copy / "results/fashion_mnist/data")
     assert split["x_train"].shape == (55000, 28, 28) and len(split["x_test"]) == 10000
     assert set(np.unique(split["y_test"])) == set(range(10))

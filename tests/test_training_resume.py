@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import MNIST, PROJECT, SCRIPTS, environment
-from coralbuild.data.split import save_split
-from coralbuild.data.idx import read_idx
+from conftest import MNIST, PROJECT, SCRIPTS, environment, write_prepared
+from coralbuild.data.formats.idx_reader import read_idx
 
 CONFIG = yaml.safe_load((PROJECT / "config/config.yaml").read_text())
 SETTINGS = {**CONFIG["train"], "epochs": 4}
@@ -22,10 +21,9 @@ SETTINGS = {**CONFIG["train"], "epochs": 4}
 def split(tmp_path_factory):
     images = read_idx(MNIST / "train-images-idx3-ubyte.gz", 3)
     labels = read_idx(MNIST / "train-labels-idx1-ubyte.gz", 1)
-    path = tmp_path_factory.mktemp("split") / "data.npz"
-    save_split(path, {"x_train": images[:3000], "y_train": labels[:3000], "x_val": images[3000:3500],
-                      "y_val": labels[3000:3500], "x_test": images[3500:3600], "y_test": labels[3500:3600]})
-    return path
+    return write_prepared(tmp_path_factory.mktemp("split") / "data", {
+        "x_train": images[:3000], "y_train": labels[:3000], "x_val": images[3000:3500],
+        "y_val": labels[3000:3500], "x_test": images[3500:3600], "y_test": labels[3500:3600]})
 
 
 def train_command(split, folder, model):

@@ -46,8 +46,9 @@ def _version(distribution):
         return None
 
 
-def build_manifest(entries):
-    """`entries`: [{"path", "rule", "config_hash"}] of outputs (files or folders)."""
+def build_manifest(entries, brought=None):
+    """`entries`: [{"path", "rule", "config_hash"}] of outputs (files or folders); `brought`:
+    model name -> the file or folder a brought model comes from (recorded with its sha256)."""
     artifacts, compilers = [], set()
     for entry in entries:
         for path in artifact_files(entry["path"]):
@@ -56,7 +57,9 @@ def build_manifest(entries):
                               "measurement": path.name in MEASUREMENT_FILES})
             if path.name == "compile.json":
                 compilers.add(json.loads(path.read_text())["version"])
-    return {"versions": tool_versions(compilers), "artifacts": artifacts}
+    brought_models = [{"model": model, "path": str(path), "sha256": sha256(path)}
+                      for model, source in sorted((brought or {}).items()) for path in artifact_files(source)]
+    return {"versions": tool_versions(compilers), "artifacts": artifacts, "brought_models": brought_models}
 
 
 def verify(manifest, root="."):

@@ -61,7 +61,7 @@ ARCHITECTURES = {
     "mlp": Architecture(
         build=build_mlp,
         input_range=(0.0, 1.0),
-        min_image_size=lambda settings: 1,
+        min_image_size=lambda settings: 1,  # it flattens whatever it gets
         description="the Coral guide's MLP: flatten, dense ReLU layers, dropout, softmax",
     ),
 }
