@@ -17,9 +17,9 @@ def main(argv=None):
     parser.add_argument("--output", required=True, help="the int8 model to write (a copy)")
     parser.add_argument("--labels", required=True, help="labels.txt to write: class names in index order")
     args = parser.parse_args(argv)
-    from coralbuild.models.sources.int8_tflite import check_fully_int8
+    from coralbuild.measure.inference import check_fully_integer
 
-    check_fully_int8(args.source)
+    check_fully_integer(args.source)
     with atomic_output(args.output) as temporary:
         shutil.copyfile(args.source, temporary)
     write_text(args.labels, "".join(f"{name}\n" for name in class_names(args.data)))

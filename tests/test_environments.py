@@ -16,7 +16,7 @@ from coralbuild.workflow import code_files
 PACKAGE_OF = {"tensorflow": "tensorflow-cpu", "keras": "keras", "ai_edge_litert": "ai-edge-litert",
               "numpy": "numpy", "pandas": "pandas", "tqdm": "tqdm", "tflite": "tflite", "yaml": "pyyaml",
               "flatbuffers": "flatbuffers", "matplotlib": "matplotlib", "tflite_runtime": "tflite-runtime",
-              "pycoral": "pycoral"}
+              "pycoral": "pycoral", "PIL": "pillow"}
 CORAL_ENV = "envs/coral.yaml"
 RULE = re.compile(r'^rule (\w+):(.*?)(?=^rule |\Z)', re.MULTILINE | re.DOTALL)
 

@@ -21,6 +21,18 @@ def load_interpreter(path, threads=1, delegates=None):
     return interpreter
 
 
+INTEGER_TYPES = ("int8", "uint8", "int16", "int32", "int64", "bool")
+
+
+def check_fully_integer(path):
+    """BadInput naming the first float tensor unless every tensor of the model is an integer
+    (what the Edge TPU compiler needs of a model made elsewhere)."""
+    for tensor in load_interpreter(path).get_tensor_details():
+        if np.dtype(tensor["dtype"]).name not in INTEGER_TYPES:
+            raise BadInput(f"{path}: the model must be fully int8 for the Edge TPU, but tensor "
+                           f"'{tensor['name']}' is {np.dtype(tensor['dtype']).name}")
+
+
 def input_fits(interpreter, image_shape):
     """None when the model takes images of `image_shape` (H, W, C), else why not."""
     shape = tuple(int(n) for n in interpreter.get_input_details()[0]["shape"])

@@ -1,0 +1,52 @@
+"""config/README.md and config/schema.yaml describe the same keys: a key added to one and not the
+other fails here."""
+
+import re
+
+import yaml
+
+from conftest import PROJECT
+
+SCHEMA = yaml.safe_load((PROJECT / "config/schema.yaml").read_text())
+README = (PROJECT / "config/README.md").read_text()
+
+
+def schema_keys(node):
+    """Every property name anywhere in the schema (sections, blocks of formats, architectures and sources)."""
+    keys = set()
+    if isinstance(node, dict):
+        keys |= set(node.get("properties", {}))
+        for value in node.values():
+            keys |= schema_keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            keys |= schema_keys(item)
+    return keys
+
+
+def documented_keys():
+    """Keys in the first column of the README's tables, and its `## \\`section\\`` headings."""
+    rows = set(re.findall(r"^\| `([a-z_0-9]+)` \|", README, re.MULTILINE))
+    sections = set(re.findall(r"^## `([a-z_]+)", README, re.MULTILINE))
+    return rows | sections
+
+
+def test_every_schema_key_is_documented():
+    # The four IDX parts are keys of sha256/download_sha256/files, documented in their rows' text.
+    parts = {"train_images", "train_labels", "test_images", "test_labels"}
+    missing = schema_keys(SCHEMA) - documented_keys() - parts
+    assert not missing, f"in config/schema.yaml but not in config/README.md: {sorted(missing)}"
+    assert all(f"`{part}`" in README for part in parts)
+
+
+def test_every_documented_key_is_in_the_schema():
+    extra = documented_keys() - schema_keys(SCHEMA)
+    assert not extra, f"in config/README.md but not in config/schema.yaml: {sorted(extra)}"
+
+
+def test_every_registered_name_is_documented():
+    from coralbuild.data.formats import FORMATS
+    from coralbuild.models.architectures import ARCHITECTURES
+
+    for name in list(FORMATS) + list(ARCHITECTURES):
+        assert f"`{name}`" in README, name
