@@ -68,7 +68,9 @@ def run_dry(project, config_text):
 
 @pytest.mark.parametrize("config_text, message", [
     ("train: {epochs: -1}", "invalid config at train.epochs: -1 is less than the minimum of 0"),
-    ("train: {epochs: 0}", "invalid config at models.cnn.train.epochs: 0 leaves a model built here untrained"),
+    ("train: {epochs: 0}", "invalid config at train.epochs: 0 leaves model cnn, built here, untrained"),
+    ("models: {cnn: {architecture: cnn, train: {epochs: 0}}}",
+     "invalid config at models.cnn.train.epochs: 0 leaves model cnn, built here, untrained"),
     ("models: {cnn: {architecture: resnet}}", "invalid config at models.cnn.architecture: unknown architecture 'resnet' (known: cnn, efficientnet_b0, mlp, mobilenet_v2"),
     ("models: {big: {architecture: mobilenet_v2, datasets: [mnist]}}",
      "invalid config at datasets.mnist.image_size: none given, and its images (28x28) are too small for model big"),

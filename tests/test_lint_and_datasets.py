@@ -22,5 +22,5 @@ def test_fashion_mnist_from_debian_prepares_beside_mnist(project_copy):
     result = run_snakemake(project_copy, "results/fashion_mnist/data", "--cores", "1", *args)
     assert result.returncode == 0, result.stderr[-2000:]
     split = load_split(project_copy / "results/fashion_mnist/data")
-    assert split["x_train"].shape == (55000, 28, 28) and len(split["x_test"]) == 10000
+    assert split["x_train"].shape == (55000, 28, 28, 1) and len(split["x_test"]) == 10000
     assert set(np.unique(split["y_test"])) == set(range(10))

@@ -95,7 +95,7 @@ def test_two_clean_runs_make_byte_identical_artifacts(tiny_run, tmp_path_factory
     second = copy_project(tmp_path_factory.mktemp("second-run"))
     result = snakemake(second, "--cores", "2", *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert {"results/mnist/data", "results/mnist/cnn/model.keras",
+    assert {"results/mnist/data/x_train.npy", "results/mnist/data/dataset.json", "results/mnist/cnn/model.keras",
             "results/mnist/mlp/saved_model/saved_model.pb",
             "results/mnist/mlp/saved_model/variables/variables.index",
             "results/mnist/cnn/model_int8.tflite"} <= compared_artifacts(tiny_run, second)

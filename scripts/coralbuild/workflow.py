@@ -48,8 +48,9 @@ def check_models(config):
         source = model_source(name, settings)
         source.check_config(name, settings)
         if "architecture" in settings and train_settings(config["train"], settings)["epochs"] == 0:
-            raise ConfigError(f"invalid config at models.{name}.train.epochs: 0 leaves a model built here "
-                              "untrained (0 is for models you bring)")
+            key = f"models.{name}.train.epochs" if "epochs" in settings.get("train", {}) else "train.epochs"
+            raise ConfigError(f"invalid config at {key}: 0 leaves model {name}, built here, untrained "
+                              "(0 is for models you bring)")
         for dataset in settings.get("datasets", []):
             if dataset not in config["datasets"]:
                 raise ConfigError(f"invalid config at models.{name}.datasets: no dataset named {dataset!r}")

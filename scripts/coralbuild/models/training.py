@@ -18,7 +18,11 @@ import keras
 import pandas as pd
 
 from coralbuild.atomic import atomic_output
+from coralbuild.models.augmentation import augment, is_active
 from coralbuild.models.preprocessing import to_model_input
+
+# Batches per epoch are numbered below this, so that (epoch, step) gives every batch its own seed.
+STEPS_PER_EPOCH_BOUND = 1 << 32
 
 
 def configure_tensorflow(threads, seed):
@@ -36,8 +40,8 @@ def _with_threads(dataset, threads):
 
 
 def _read_batches(indices, images, labels, input_range):
-    """Batches of (model input, label) read from `images` (memory-mapped, never all in memory)
-    at the positions of each element of `indices` (a dataset of index vectors)."""
+    """(model input, label) batches read from `images` (memory-mapped, never all in memory) at
+    the positions each element of `indices` (a dataset of index vectors) names."""
     shape = (None, *images.shape[1:])
 
     def read(batch):
@@ -58,21 +62,31 @@ def make_dataset(images, labels, batch_size, input_range, threads=1):
     return _with_threads(_read_batches(indices, images, np.asarray(labels), input_range), threads)
 
 
-def make_training_dataset(images, labels, batch_size, seed, first_epoch, epochs, input_range, threads=1):
-    """Shuffled batches of epochs `first_epoch`..`epochs - 1`, one after another.
+def make_training_dataset(images, labels, settings, first_epoch, input_range, threads=1):
+    """Shuffled (and, with `train.augment`, augmented) batches of epochs `first_epoch` to
+    `settings["epochs"] - 1`, one after another.
 
-    Epoch e's order is a stateless shuffle seeded with (seed, e): unlike a reshuffling
-    `Dataset.shuffle`, whose order depends on how many epochs this process has iterated, a run
-    that starts at epoch e gets the batches an uninterrupted run gets at epoch e.
+    Epoch e's order is a stateless shuffle seeded with (seed, e), and its augmentation is drawn
+    from (seed, e, step): unlike a reshuffling `Dataset.shuffle`, whose order depends on how many
+    epochs this process has iterated, a run that starts at epoch e gets the batches an
+    uninterrupted run gets at epoch e.
     """
     all_indices = tf.range(len(images), dtype=tf.int64)
+    seed = tf.constant(settings["seed"], tf.int64)
 
     def epoch_batches(epoch):
-        order = tf.random.experimental.stateless_shuffle(all_indices, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        order = tf.random.experimental.stateless_shuffle(all_indices, seed=tf.stack([seed, epoch]))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(settings["batch_size"])
+        return batches.enumerate().map(lambda step, batch: (epoch, step, batch))
 
-    indices = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)
-    return _with_threads(_read_batches(indices, images, np.asarray(labels), input_range), threads)
+    numbered = tf.data.Dataset.range(first_epoch, settings["epochs"]).flat_map(epoch_batches)
+    read = _read_batches(numbered.map(lambda epoch, step, batch: batch), images, np.asarray(labels), input_range)
+    augment_settings = settings.get("augment")
+    if is_active(augment_settings):
+        steps = numbered.map(lambda epoch, step, batch: tf.stack([seed, epoch * STEPS_PER_EPOCH_BOUND + step]))
+        read = tf.data.Dataset.zip(read, steps).map(
+            lambda batch, batch_seed: (augment(batch[0], batch_seed, augment_settings), batch[1]))
+    return _with_threads(read, threads)
 
 
 def files_digest(paths):
@@ -149,11 +163,21 @@ class TrainingState(keras.callbacks.Callback):
         self.path.unlink(missing_ok=True)
 
 
+def learning_rate(settings, steps_per_epoch):
+    """Adam's learning rate: constant, or (`learning_rate_schedule: cosine`) decaying from
+    `learning_rate` to 0 along a half cosine over the whole training. A schedule is a function of
+    the optimizer's step count, which the training state keeps, so a resumed run follows it."""
+    if settings.get("learning_rate_schedule", "constant") == "constant":
+        return settings["learning_rate"]
+    return keras.optimizers.schedules.CosineDecay(settings["learning_rate"], settings["epochs"] * steps_per_epoch)
+
+
 def train(model, split, settings, threads, state, input_range=(0.0, 1.0)):
     """Compile and fit `model` on a prepared split, resuming from `state` (a TrainingState);
     return the per-epoch history of the whole training as a table."""
+    steps_per_epoch = -(-len(split["x_train"]) // settings["batch_size"])
     model.compile(
-        optimizer=keras.optimizers.Adam(settings["learning_rate"]),
+        optimizer=keras.optimizers.Adam(learning_rate(settings, steps_per_epoch)),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -161,12 +185,11 @@ def train(model, split, settings, threads, state, input_range=(0.0, 1.0)):
     batch_size, epochs = settings["batch_size"], settings["epochs"]
     if epochs_done < epochs:
         model.fit(
-            make_training_dataset(split["x_train"], split["y_train"], batch_size, settings["seed"],
-                                  epochs_done, epochs, input_range, threads),
+            make_training_dataset(split["x_train"], split["y_train"], settings, epochs_done, input_range, threads),
             validation_data=make_dataset(split["x_val"], split["y_val"], batch_size, input_range, threads),
             initial_epoch=epochs_done,
             epochs=epochs,
-            steps_per_epoch=-(-len(split["x_train"]) // batch_size),
+            steps_per_epoch=steps_per_epoch,
             callbacks=[state],
             shuffle=False,  # the pipeline shuffles, seeded
             verbose=2,

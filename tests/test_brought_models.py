@@ -1,0 +1,85 @@
+"""A model you bring that cannot be used: one line naming the file (and what does not fit), a
+non-zero exit, no output, and the brought file untouched."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_script, write_prepared
+
+TRAIN = {"epochs": 1, "batch_size": 8, "learning_rate": 0.001, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """16x16 RGB images in 3 classes."""
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, count in (("train", 12), ("val", 3), ("test", 3)):
+        arrays[f"x_{split}"] = rng.integers(0, 256, (count, 16, 16, 3), dtype=np.uint8)
+        arrays[f"y_{split}"] = np.arange(count) % 3
+    return write_prepared(tmp_path_factory.mktemp("brought") / "data", arrays, classes=["a", "b", "c"])
+
+
+def keras_model(path, input_shape=(16, 16, 3), classes=3, lambda_layer=False):
+    import keras
+
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Lambda(lambda t: t * 2.0)(inputs) if lambda_layer else inputs
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x)).save(path)
+    return path
+
+
+def float_tflite(path):
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    return path
+
+
+def one_line_error(result):
+    assert result.returncode == 1, result.stdout + result.stderr
+    # TensorFlow's own start-up lines may come first; the error is the one last line.
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and result.stderr.strip().splitlines()[-1] == errors[0], result.stderr[-3000:]
+    return errors[0]
+
+
+def train_brought(data, source, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    result = run_script("train.py", "--data", data, "--threads", "1",
+                        "--model-settings", json.dumps({"source": str(source), "input_range": [0, 1]}),
+                        "--train-settings", json.dumps(TRAIN), "--model", out / "model.keras",
+                        "--history", out / "history.csv", "--state", out / "state.npz")
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == digest, "the brought model was modified"
+    assert list(out.iterdir()) == []
+    return one_line_error(result)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda path: keras_model(path, input_shape=(28, 28, 1)),
+     "the model takes input of shape (28, 28, 1), the dataset's images are (16, 16, 3)"),
+    (lambda path: keras_model(path, classes=10), "the model has 10 outputs, the dataset has 3 classes"),
+    (lambda path: keras_model(path, lambda_layer=True), "not a loadable Keras model or SavedModel"),
+    (lambda path: path.write_bytes(b"not a zip") and path, "not a loadable Keras model or SavedModel"),
+], ids=["input shape", "class count", "lambda layer refused by safe mode", "not a model"])
+def test_a_keras_model_that_cannot_be_used_is_one_line_naming_it(data, tmp_path, make, expected):
+    source = make(tmp_path / "mine.keras")
+    line = train_brought(data, source, tmp_path)
+    assert str(source) in line and expected in line, line
+
+
+def test_a_float_tflite_is_refused_saying_it_must_be_fully_int8(data, tmp_path):
+    source = float_tflite(tmp_path / "given.tflite")
+    result = run_script("import_int8.py", "--source", source, "--data", data,
+                        "--output", tmp_path / "model_int8.tflite", "--labels", tmp_path / "labels.txt")
+    line = one_line_error(result)
+    assert str(source) in line and "must be fully int8" in line, line
+    assert not (tmp_path / "model_int8.tflite").exists() and not (tmp_path / "labels.txt").exists()
