@@ -14,7 +14,8 @@ from conftest import MNIST, PROJECT, SCRIPTS, environment, write_prepared
 from coralbuild.data.formats.idx_reader import read_idx
 
 CONFIG = yaml.safe_load((PROJECT / "config/config.yaml").read_text())
-SETTINGS = {**CONFIG["train"], "epochs": 4}
+# With a schedule, so that a resumed run must also continue the learning rate where it stopped.
+SETTINGS = {**CONFIG["train"], "epochs": 4, "learning_rate_schedule": "cosine"}
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +118,11 @@ def test_state_for_other_inputs_or_unreadable_is_not_used(tmp_path, keras_model,
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables))
     output = capsys.readouterr()
     assert f"{path}: kept training state" in output.out + output.err
+
+
+def test_the_cosine_schedule_falls_from_the_learning_rate_to_zero_over_all_epochs():
+    from coralbuild.models.training import learning_rate
+
+    schedule = learning_rate({**SETTINGS, "learning_rate": 0.01}, steps_per_epoch=25)  # 100 steps in all
+    assert [float(schedule(step)) for step in (0, 50, 100)] == pytest.approx([0.01, 0.005, 0.0], abs=1e-7)
+    assert learning_rate({**SETTINGS, "learning_rate_schedule": "constant"}, 25) == SETTINGS["learning_rate"]
