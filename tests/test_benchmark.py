@@ -1,10 +1,13 @@
 """The benchmark script: rows measured in child processes, and precise statuses without a device.
 
-The Edge TPU runtime here is a STAND-IN (tests/stand_in/libedgetpu_stand_in.c, built with gcc):
-it reports no device, or crashes with SIGSEGV; it is not Coral's libedgetpu.
+There is no Coral device here. The no-device path runs against Coral's real libedgetpu
+(tests/data/runtime) and against a STAND-IN (tests/stand_in/libedgetpu_stand_in.c, built with
+gcc), which also crashes with SIGSEGV on demand, for the crash case.
 """
 
+import ctypes.util
 import json
+import platform
 import shutil
 import subprocess
 import sys
@@ -92,9 +95,23 @@ def test_without_a_runtime_library_the_edgetpu_row_says_so_and_holds_no_numbers(
     assert edgetpu[FIGURES].isna().all()
 
 
-def test_runtime_without_a_device_says_so(tmp_path, data, compiled_folder, stand_in_runtime):
-    result, table = benchmark(tmp_path, data, "--edgetpu-folder", compiled_folder, "--reference", INT8,
-                              LD_LIBRARY_PATH=str(stand_in_runtime), STAND_IN_RUNTIME="no_device")
+@pytest.fixture(scope="module")
+def coral_runtime():
+    """Coral's real libedgetpu (tests/data/runtime), where this machine can load it."""
+    if platform.machine() != "x86_64" or not ctypes.util.find_library("usb-1.0"):
+        pytest.skip("Coral's x86-64 libedgetpu needs an x86-64 machine with Debian's libusb-1.0-0 "
+                    "(apt-get install libusb-1.0-0)")
+    return PROJECT / "tests/data/runtime"
+
+
+@pytest.mark.parametrize("library", ["Coral's", "stand-in"])
+def test_runtime_without_a_device_says_so(tmp_path, data, compiled_folder, request, library):
+    if library == "Coral's":
+        variables = {"LD_LIBRARY_PATH": str(request.getfixturevalue("coral_runtime"))}
+    else:
+        variables = {"LD_LIBRARY_PATH": str(request.getfixturevalue("stand_in_runtime")), "STAND_IN_RUNTIME": "no_device"}
+    result, table = benchmark(tmp_path, data, "--edgetpu-folder", compiled_folder, "--reference", INT8, **variables)
+    assert result.returncode == 0, result.stderr
     edgetpu = row(table, "edgetpu", "usb")
     assert edgetpu.status == "skipped: Edge TPU runtime library libedgetpu.so.1 loaded but no Edge TPU device usb found"
     assert edgetpu[FIGURES].isna().all()
