@@ -76,3 +76,15 @@ def test_a_keras_archive_is_normalized_without_touching_the_model(tmp_path):
         assert json.loads(archive.read("metadata.json"))["date_saved"] == "1980-01-01@00:00:00"
         assert archive.read("model.weights.h5") == b"weights"
         assert {entry.date_time for entry in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_compiler_versions_are_listed_and_an_unknown_one_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    entries = []
+    for model, version in (("a", "Edge TPU Compiler version 16.0.384591198"), ("b", None)):
+        folder = tmp_path / f"results/d/{model}/edgetpu"
+        folder.mkdir(parents=True)
+        (folder / "compile.json").write_text(json.dumps({"status": "failed: timeout", "version": version}))
+        entries.append({"path": f"results/d/{model}/edgetpu", "rule": "compile_edgetpu", "config_hash": "c"})
+    manifest = build_manifest(entries)
+    assert manifest["versions"]["edgetpu_compiler"] == "Edge TPU Compiler version 16.0.384591198, unknown version"

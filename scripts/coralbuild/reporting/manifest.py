@@ -56,7 +56,8 @@ def build_manifest(entries, brought=None):
                               "rule": entry["rule"], "config_hash": entry["config_hash"],
                               "measurement": path.name in MEASUREMENT_FILES})
             if path.name == "compile.json":
-                compilers.add(json.loads(path.read_text())["version"])
+                # null when `edgetpu_compiler --version` gave nothing: a compiler ran, its version is unknown
+                compilers.add(json.loads(path.read_text()).get("version") or "unknown version")
     brought_models = [{"model": model, "path": str(path), "sha256": sha256(path)}
                       for model, source in sorted((brought or {}).items()) for path in artifact_files(source)]
     return {"versions": tool_versions(compilers), "artifacts": artifacts, "brought_models": brought_models}
