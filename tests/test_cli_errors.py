@@ -16,20 +16,30 @@ def assert_one_line_error(result, *fragments):
         assert fragment in lines[0]
 
 
-def test_prepare_dataset_rejects_mismatched_counts(tmp_path):
-    write_idx(tmp_path / "train-images.gz", np.zeros((5, 2, 2)))
-    write_idx(tmp_path / "train-labels.gz", np.zeros(4))
-    write_idx(tmp_path / "test-images.gz", np.zeros((2, 2, 2)))
-    write_idx(tmp_path / "test-labels.gz", np.zeros(2))
-    parts = ["train_images", "train_labels", "test_images", "test_labels"]
-    source = {part: str(tmp_path / f"{part.replace('_', '-')}.gz") for part in parts}
+def prepare_idx(folder, train_images, train_labels, test_images, test_labels):
+    """prepare_dataset.py on four IDX files written from these arrays."""
+    parts = {"train_images": train_images, "train_labels": train_labels, "test_images": test_images,
+             "test_labels": test_labels}
+    source = {}
+    for part, array in parts.items():
+        path = folder / f"{part.replace('_', '-')}.gz"
+        write_idx(path, array)
+        source[part] = str(path)
     settings = {"sha256": dict.fromkeys(parts), "validation_size": 1, "seed": 0}
-    result = run_script(
-        "prepare_dataset.py", "--format", "idx", "--source", json.dumps(source),
-        "--settings", json.dumps(settings), "--output", tmp_path / "data",
-    )
+    return run_script("prepare_dataset.py", "--format", "idx", "--source", json.dumps(source),
+                      "--settings", json.dumps(settings), "--output", folder / "data")
+
+
+def test_prepare_dataset_rejects_mismatched_counts(tmp_path):
+    result = prepare_idx(tmp_path, np.zeros((5, 2, 2)), np.zeros(4), np.zeros((2, 2, 2)), np.zeros(2))
     assert_one_line_error(result, "train-images.gz holds 5 images", "train-labels.gz holds 4 labels")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["test-images.gz", "test-labels.gz", "train-images.gz", "train-labels.gz"]
+
+
+def test_prepare_dataset_rejects_train_and_test_images_of_different_shapes(tmp_path):
+    result = prepare_idx(tmp_path, np.zeros((5, 2, 2)), np.arange(5) % 2, np.zeros((2, 3, 3)), np.arange(2))
+    assert_one_line_error(result, "train-images.gz holds images of (2, 2) but", "test-images.gz holds (3, 3)")
+    assert not (tmp_path / "data").exists()
 
 
 def test_benchmark_turns_a_file_that_is_not_a_model_into_a_failed_row(tmp_path):
