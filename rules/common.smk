@@ -109,9 +109,15 @@ def all_cores():
         return 1
 
 
+def benchmark_kinds():
+    """The benchmark rules `benchmark.devices` asks for: benchmark_cpu for `cpu`, benchmark_edgetpu
+    for any Edge TPU device."""
+    return (["cpu"] if "cpu" in config["benchmark"]["devices"] else []) + (["edgetpu"] if edgetpu_devices() else [])
+
+
 def benchmark_tables():
-    """Every model's benchmark CSVs: the CPU's, and the Edge TPU's when a device is configured."""
-    kinds = ["cpu"] + (["edgetpu"] if edgetpu_devices() else [])
+    """Every model's benchmark CSVs, of the kinds the devices ask for."""
+    kinds = benchmark_kinds()
     return [path for kind in kinds for path in all_models(f"results/{{dataset}}/{{model}}/benchmark_{kind}.csv")]
 
 
@@ -130,12 +136,10 @@ def manifest_entries():
                ("convert_float32", "model_float32.tflite"), ("quantize_int8", "model_int8.tflite"),
                ("quantize_int8", "labels.txt")]
     imported = [("import_int8", "model_int8.tflite"), ("import_int8", "labels.txt")]
-    per_model = [("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json"),
-                 ("benchmark_cpu", "benchmark_cpu.csv")]
+    per_model = [("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json")]
     if COMPILER:
         per_model.append(("compile_edgetpu", "edgetpu"))
-    if edgetpu_devices():
-        per_model.append(("benchmark_edgetpu", "benchmark_edgetpu.csv"))
+    per_model += [(f"benchmark_{kind}", f"benchmark_{kind}.csv") for kind in benchmark_kinds()]
     entries = [("prepare_dataset", f"results/{dataset}/data", dataset, None) for dataset in config["datasets"]]
     for dataset, model in wf.dataset_models(config):
         made = (trained if model in wf.trained_models(config) else imported) + per_model

@@ -262,6 +262,14 @@ def compiled_run(tiny_run, tmp_path_factory):
     return project, stand_in, planned
 
 
+@pytest.mark.parametrize("devices, expected", [("[usb]", {"benchmark_edgetpu": 2}), ("[cpu]", {"benchmark_cpu": 2}),
+                                               ("[cpu, usb]", {"benchmark_cpu": 2, "benchmark_edgetpu": 2})])
+def test_benchmark_devices_choose_the_benchmark_jobs(project_copy, devices, expected):
+    (project_copy / "devices.yaml").write_text(f"benchmark: {{devices: {devices}}}")
+    planned = planned_jobs(project_copy, "devices.yaml")
+    assert {rule: count for rule, count in planned.items() if rule.startswith("benchmark_")} == {**expected, "benchmark_table": 1}
+
+
 def test_a_compiler_adds_only_the_compile_jobs(compiled_run):
     _, _, planned = compiled_run
     assert planned == {"compile_edgetpu": 2, "benchmark_edgetpu": 2, **FINAL_JOBS}
