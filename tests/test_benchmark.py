@@ -7,6 +7,7 @@ gcc), which also crashes with SIGSEGV on demand, for the crash case.
 
 import ctypes.util
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -189,3 +190,33 @@ def test_benchmark_runs_on_python39_with_tflite_runtime(tmp_path, data, python39
     table = pd.read_csv(output)
     cpu = row(table, "int8", "cpu")
     assert cpu.status == "measured" and cpu.interpreter.startswith("tflite-runtime 2.14") and cpu.python_version.startswith("3.9")
+
+
+def reference_request(data, reference):
+    """A measurement with an agreement reference (the Edge TPU's request, here on the CPU: the
+    reference run comes after the device's figures on any device)."""
+    return {"model": str(INT8), "device": "cpu", "data": str(data), "reference": str(reference),
+            "input_range": [0.0, 1.0], "threads": 1, "warmup": 1, "iterations": 5}
+
+
+def test_a_failing_reference_run_keeps_the_measured_figures(tmp_path, data):
+    from coralbuild.measure.measurement import measure_in_child
+
+    broken = tmp_path / "reference.tflite"
+    broken.write_bytes(b"not a model")
+    row = measure_in_child(reference_request(data, broken), timeout_s=120)
+    assert row["status"] == "measured" and row["median_ms"] > 0 and 0 <= row["accuracy"] <= 1
+    assert row.get("agreement") is None
+    assert row["agreement_reference"].startswith(f"failed: the int8 reference run on the CPU: {broken}")
+
+
+def test_a_reference_run_that_hangs_keeps_the_measured_figures(tmp_path, data):
+    """The reference is a named pipe nobody writes: reading it blocks until the timeout kills the child."""
+    from coralbuild.measure.measurement import measure_in_child
+
+    pipe = tmp_path / "reference.tflite"
+    os.mkfifo(pipe)
+    row = measure_in_child(reference_request(data, pipe), timeout_s=15)
+    assert row["status"] == "measured" and row["median_ms"] > 0 and row.get("agreement") is None
+    assert row["agreement_reference"] == ("failed: the int8 reference run on the CPU did not finish: "
+                                          "the measurement did not finish within 15 s (benchmark.timeout_s)")

@@ -26,25 +26,37 @@ def measure_in_child(request, timeout_s):
     try:
         child = subprocess.run([sys.executable, "-m", "coralbuild.measure.measurement", json.dumps(request)],
                                capture_output=True, text=True, env=env, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return {"status": f"failed: the measurement did not finish within {timeout_s} s (benchmark.timeout_s)"}
-    sys.stderr.write(child.stderr)
-    if child.returncode < 0:
-        name = signal.Signals(-child.returncode).name
-        return {"status": f"failed: runtime crashed (signal {-child.returncode}, {name}); {CRASH_HINT}"}
-    results = [line[len(RESULT_PREFIX):] for line in child.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    if child.returncode != 0 or not results:
+    except subprocess.TimeoutExpired as timeout:
+        stdout, returncode = timeout.stdout or "", None
+        stdout = stdout.decode() if isinstance(stdout, bytes) else stdout
+    else:
+        sys.stderr.write(child.stderr)
+        stdout, returncode = child.stdout, child.returncode
+    results = [line[len(RESULT_PREFIX):] for line in stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if returncode == 0 and results:
+        return json.loads(results[-1])
+    if returncode is None:
+        failure = f"the measurement did not finish within {timeout_s} s (benchmark.timeout_s)"
+    elif returncode < 0:
+        failure = f"runtime crashed (signal {-returncode}, {signal.Signals(-returncode).name}); {CRASH_HINT}"
+    else:
         last = (child.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"status": f"failed: the measurement exited with status {child.returncode} ({last})"}
-    return json.loads(results[-1])
+        failure = f"the measurement exited with status {returncode} ({last})"
+    if results:  # the device was measured, what came after failed: keep the figures, say what failed
+        row = json.loads(results[-1])
+        return {**row, "agreement_reference": f"{row['agreement_reference']}: {failure}"}
+    return {"status": f"failed: {failure}"}
 
 
-def measure(request):
+def measure(request, report):
     """Load the model on the device, time it, and on an Edge TPU also measure its accuracy and
-    its top-1 agreement with the int8 model on the CPU (`request["reference"]`)."""
+    its top-1 agreement with the int8 model on the CPU (`request["reference"]`). `report(row)`
+    is called with the final row, and before the reference run with the figures so far, so that
+    a reference run that fails or crashes loses only the agreement."""
     import numpy as np
 
     from coralbuild.data.prepared import load_split
+    from coralbuild.errors import BadInput
     from coralbuild.measure.benchmarking import time_invokes
     from coralbuild.edgetpu.runtime import NoDevice, NoRuntime, open_on_edgetpu
     from coralbuild.measure.inference import input_fits, interpreter_version, load_interpreter, model_input, predict_labels
@@ -75,9 +87,15 @@ def measure(request):
                           request["warmup"], request["iterations"])}
     if request.get("reference"):
         predicted = predict_labels(interpreter, images, input_range)
-        reference = predict_labels(load_interpreter(request["reference"]), images, input_range)
-        row.update(accuracy=float(np.mean(predicted == labels)), agreement=float(np.mean(predicted == reference)),
-                   agreement_reference="int8 on cpu")
+        row.update(accuracy=float(np.mean(predicted == labels)),
+                   agreement_reference="failed: the int8 reference run on the CPU did not finish")
+        report(row)
+        try:
+            reference = predict_labels(load_interpreter(request["reference"]), images, input_range)
+        except (BadInput, RuntimeError, ValueError) as error:
+            row.update(agreement_reference=f"failed: the int8 reference run on the CPU: {error}")
+        else:
+            row.update(agreement=float(np.mean(predicted == reference)), agreement_reference="int8 on cpu")
     return row
 
 
@@ -92,14 +110,17 @@ def host_cpu():
     return platform.processor() or platform.machine()
 
 
+def report(row):
+    print(RESULT_PREFIX + json.dumps(row), flush=True)
+
+
 def main(request):
     from coralbuild.errors import BadInput
 
     try:
-        row = measure(request)
+        report(measure(request, report))
     except BadInput as error:
-        row = {"status": f"failed: {error}"}
-    print(RESULT_PREFIX + json.dumps(row), flush=True)
+        report({"status": f"failed: {error}"})
 
 
 if __name__ == "__main__":
