@@ -9,6 +9,8 @@ rule compile_edgetpu:
         labels="results/{dataset}/{model}/labels.txt",
     params:
         compile=wf.as_json(config["compile"]),
+        # With compile.compiler: required, a failed compile's evidence is kept here (the output is not made).
+        failed_evidence="results/{dataset}/{model}/logs/compile_edgetpu_failed",
     log:
         "results/{dataset}/{model}/logs/compile_edgetpu.log",
     benchmark:
@@ -17,7 +19,7 @@ rule compile_edgetpu:
         "../envs/litert.yaml"
     shell:
         "python {input.script:q} --model {input.model:q} --settings {params.compile:q}"
-        " --labels {input.labels:q} --output {output:q} > {log:q} 2>&1"
+        " --labels {input.labels:q} --failed-evidence {params.failed_evidence:q} --output {output:q} > {log:q} 2>&1"
 
 
 rule predict_edgetpu:

@@ -18,6 +18,9 @@ def parse_args(argv):
     parser.add_argument("--settings", type=json.loads, required=True, help="compile section (JSON)")
     parser.add_argument("--labels", help="labels.txt of the int8 model, copied beside the compiled model")
     parser.add_argument("--output", required=True, help="folder to create")
+    parser.add_argument("--failed-evidence", help="with compile.compiler required: folder that keeps the compiler's "
+                                                  "log, output and compile.json of a failed compile (the output "
+                                                  "folder is not made)")
     return parser.parse_args(argv)
 
 
@@ -40,7 +43,18 @@ def main(argv=None):
         if args.labels:
             shutil.copyfile(args.labels, folder / "labels.txt")
         if record["status"] != "compiled" and args.settings["compiler"] == "required":
-            raise BadInput(f"{args.model}: {record['status']} (compile.compiler is required)")
+            kept = f"; the compiler's log and compile.json are in {keep_evidence(folder, args.failed_evidence)}" \
+                if args.failed_evidence else ""
+            raise BadInput(f"{args.model}: {record['status']} (compile.compiler is required){kept}")
+    if args.failed_evidence:
+        shutil.rmtree(args.failed_evidence, ignore_errors=True)  # what an earlier failed compile kept
+
+
+def keep_evidence(folder, destination):
+    """Copy a failed compile's folder to `destination` (replacing an earlier one), atomically."""
+    with atomic_output(destination, directory=True) as kept:
+        shutil.copytree(folder, kept, dirs_exist_ok=True)
+    return destination
 
 
 if __name__ == "__main__":

@@ -16,11 +16,11 @@ SETTINGS = {"compiler": "auto", "container_image": None, "min_runtime_version": 
             "delegate_search_step": None, "timeout_s": 30, "extra_args": []}
 
 
-def compile_with(tmp_path, path_first, mode="success", **settings):
+def compile_with(tmp_path, path_first, *arguments, mode="success", **settings):
     model = tmp_path / "model_int8.tflite"
     model.write_bytes(MODEL.read_bytes())
     result = run_script("compile_edgetpu.py", "--model", model, "--settings", json.dumps({**SETTINGS, **settings}),
-                        "--output", tmp_path / "edgetpu", path_first=path_first, STAND_IN_MODE=mode)
+                        "--output", tmp_path / "edgetpu", *arguments, path_first=path_first, STAND_IN_MODE=mode)
     record_path = tmp_path / "edgetpu" / "compile.json"
     return result, json.loads(record_path.read_text()) if record_path.exists() else None
 
@@ -93,6 +93,18 @@ def test_required_compiler_turns_a_failure_into_an_error(tmp_path, stand_in_comp
         next(line for line in result.stderr.splitlines() if line.startswith("error: "))]
     assert "Model not quantized" in result.stderr and "compile status: failed:" in result.stdout
     assert not list(tmp_path.glob(".edgetpu.tmp-*")) and not (tmp_path / "edgetpu").exists()
+
+
+def test_a_required_compile_that_fails_keeps_its_evidence_beside_the_log(tmp_path, stand_in_compiler):
+    kept = tmp_path / "logs/compile_edgetpu_failed"
+    result, _ = compile_with(tmp_path, [stand_in_compiler], "--failed-evidence", kept, mode="not_quantized",
+                             compiler="required")
+    assert result.returncode == 1 and not (tmp_path / "edgetpu").exists()
+    assert f"the compiler's log and compile.json are in {kept}" in result.stderr
+    assert sorted(path.name for path in kept.iterdir()) == ["compile.json", "compiler.stdout"]  # the compiler wrote no .log
+    assert json.loads((kept / "compile.json").read_text())["status"].startswith("failed: the compiler says 'Model not quantized'")
+    result, _ = compile_with(tmp_path, [stand_in_compiler], "--failed-evidence", kept, compiler="required")
+    assert result.returncode == 0 and not kept.exists()  # a compile that succeeds removes the old evidence
 
 
 def test_no_compiler_says_how_to_get_one(tmp_path):
