@@ -115,25 +115,51 @@ def test_no_compiler_says_how_to_get_one(tmp_path):
     assert "Colab" in result.stderr and "container_image" in result.stderr
 
 
-def test_container_route_mounts_the_model_folder(tmp_path, stand_in_compiler):
-    """With a STAND-IN `docker` that checks the command and runs the stand-in compiler."""
+@pytest.fixture
+def stand_in_docker(tmp_path, stand_in_compiler):
+    """A folder with a STAND-IN `docker` (tests only) that records each call in calls.jsonl, checks
+    `run --rm --name N --user U:G --volume D:D --workdir D IMAGE edgetpu_compiler ...` and runs
+    the stand-in compiler for it, and accepts `rm --force N`. The stand-in compiler itself is not
+    on PATH: only the container can provide it."""
     skip_if_a_real_compiler_is_installed()
     bin_dir = tmp_path / "container-bin"
     bin_dir.mkdir()
     docker = bin_dir / "docker"
     docker.write_text(f"""#!{sys.executable}
-# STAND-IN for docker (tests only): checks `run --rm --user U:G --volume D:D --workdir D IMAGE edgetpu_compiler ...`.
-import os, sys
+import json, os, sys
 args = sys.argv[1:]
-assert args[:3] == ["run", "--rm", "--user"], args
-folder = args[5].split(":")[0]
-assert args[4] == "--volume" and args[5] == f"{{folder}}:{{folder}}" and args[6:8] == ["--workdir", folder], args
-assert args[8] == "coral/edgetpu-compiler:16" and args[9] == "edgetpu_compiler", args
-os.execv("{stand_in_compiler / 'edgetpu_compiler'}", ["edgetpu_compiler", *args[10:]])
+with open("{bin_dir / 'calls.jsonl'}", "a") as calls:
+    calls.write(json.dumps(args) + "\\n")
+if args[0] == "rm":
+    assert args[1] == "--force" and len(args) == 3, args
+    sys.exit(0)
+assert args[:3] == ["run", "--rm", "--name"] and args[4] == "--user", args
+folder = args[7].split(":")[0]
+assert args[6] == "--volume" and args[7] == f"{{folder}}:{{folder}}" and args[8:10] == ["--workdir", folder], args
+assert args[10] == "coral/edgetpu-compiler:16" and args[11] == "edgetpu_compiler", args
+os.execv("{stand_in_compiler / 'edgetpu_compiler'}", ["edgetpu_compiler", *args[12:]])
 """)
     docker.chmod(0o755)
-    # The stand-in compiler is not on PATH: only the container can provide it.
-    result, record = compile_with(tmp_path, [bin_dir], container_image="coral/edgetpu-compiler:16")
+    return bin_dir
+
+
+def docker_calls(bin_dir):
+    return [json.loads(line) for line in (bin_dir / "calls.jsonl").read_text().splitlines()]
+
+
+def test_container_route_mounts_the_model_folder(tmp_path, stand_in_docker):
+    result, record = compile_with(tmp_path, [stand_in_docker], container_image="coral/edgetpu-compiler:16")
     assert result.returncode == 0, result.stdout + result.stderr
     assert record["status"] == "compiled"
     assert record["compiler"].startswith("edgetpu_compiler in container image coral/edgetpu-compiler:16 (docker)")
+    names = [call[3] for call in docker_calls(stand_in_docker)]  # --version, then the compile
+    assert len(names) == 2 and len(set(names)) == 2 and all(name.startswith("coralbuild-edgetpu-compiler-") for name in names)
+
+
+def test_a_container_still_running_at_the_timeout_is_removed(tmp_path, stand_in_docker):
+    result, record = compile_with(tmp_path, [stand_in_docker], mode="hang", timeout_s=1,
+                                  container_image="coral/edgetpu-compiler:16")
+    assert result.returncode == 0 and record["status"].startswith("failed: timeout")
+    *_, compile_call, removal = docker_calls(stand_in_docker)
+    assert removal == ["rm", "--force", compile_call[3]]
+    assert f"container {compile_call[3]} removed (exit code 0)" in (tmp_path / "edgetpu/compiler.stdout").read_text()

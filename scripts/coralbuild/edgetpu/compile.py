@@ -21,8 +21,20 @@ def hard_timeout_s(settings):
 
 def compiler_version(compiler, folder):
     """What `edgetpu_compiler --version` prints, e.g. "Edge TPU Compiler version 16.0.384591198"."""
-    output, _, _ = run(compiler.command(["--version"], folder), timeout_s=60)
+    _, output, _, _ = run_compiler(compiler, ["--version"], folder, timeout_s=60)
     return output.strip().splitlines()[-1] if output.strip() else None
+
+
+def run_compiler(compiler, arguments, folder, timeout_s):
+    """run() the compiler (natively or in a named container); a container still running at the
+    timeout is removed."""
+    name = compiler.container_name()
+    argv = compiler.command(arguments, folder, name)
+    output, exit_code, timed_out = run(argv, timeout_s)
+    if timed_out and name:
+        removal = subprocess.run(compiler.remove_container_command(name), capture_output=True, text=True, timeout=60)
+        output += f"\n[coralbuild] timed out: container {name} removed (exit code {removal.returncode})\n"
+    return argv, output, exit_code, timed_out
 
 
 def run(argv, timeout_s):
@@ -42,8 +54,8 @@ def compile_model(compiler, settings, model, out_dir):
     """Run the compiler on `model`, writing into `out_dir`; return the compile record (a dict)."""
     model, out_dir = Path(model).resolve(), Path(out_dir).resolve()
     folder = os.path.commonpath([model.parent, out_dir])
-    argv = compiler.command(compile_arguments(settings, str(model), str(out_dir)), folder)
-    output, exit_code, timed_out = run(argv, hard_timeout_s(settings))
+    argv, output, exit_code, timed_out = run_compiler(compiler, compile_arguments(settings, str(model), str(out_dir)),
+                                                      folder, hard_timeout_s(settings))
     (out_dir / "compiler.stdout").write_text(output)
     compiled, log = out_dir / f"{model.stem}_edgetpu.tflite", out_dir / f"{model.stem}_edgetpu.log"
     parsed = parse_compiler_output(output, log.read_text(errors="replace") if log.is_file() else "")

@@ -4,6 +4,7 @@ Standard library only: the Snakefile uses `find_compiler` while it builds the DA
 """
 
 import os
+import uuid
 import shutil
 from dataclasses import dataclass
 
@@ -27,13 +28,22 @@ class Compiler:
             return f"{COMPILER} in container image {self.image} ({os.path.basename(self.executable)})"
         return f"{COMPILER} at {self.executable}"
 
-    def command(self, arguments, folder):
+    def command(self, arguments, folder, container_name=None):
         """argv running the compiler with `arguments`; `folder` (absolute) holds every file it
-        reads or writes, and is mounted at the same path in a container."""
+        reads or writes, and is mounted at the same path in a container named `container_name`."""
         if not self.image:
             return [self.executable, *arguments]
-        return [self.executable, "run", "--rm", "--user", f"{os.getuid()}:{os.getgid()}",
+        return [self.executable, "run", "--rm", "--name", container_name, "--user", f"{os.getuid()}:{os.getgid()}",
                 "--volume", f"{folder}:{folder}", "--workdir", folder, self.image, COMPILER, *arguments]
+
+    def container_name(self):
+        """A new container's name, or None for a compiler on PATH."""
+        return f"coralbuild-edgetpu-compiler-{uuid.uuid4().hex[:12]}" if self.image else None
+
+    def remove_container_command(self, container_name):
+        """argv stopping and removing a container: killing the docker or podman client does not
+        stop the container it started."""
+        return [self.executable, "rm", "--force", container_name]
 
 
 def find_compiler(settings):
