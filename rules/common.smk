@@ -1,5 +1,6 @@
 # Config validation and the helpers the rules share. No TensorFlow here: dry runs stay fast.
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from coralbuild import workflow as wf
-from coralbuild.edgetpu.compiler import HOW_TO_GET_ONE, find_compiler
+from coralbuild.edgetpu.compiler import (DECISION_VARIABLE, HOW_TO_GET_ONE, decision_from_text, decision_to_text,
+                                         find_compiler)
 
 
 def check_config(config):
@@ -32,11 +34,23 @@ def check_config(config):
 check_config(config)
 
 # The Edge TPU compiler, found once per DAG build; without one the compile stage is left out
-# (auto), stops the run (required), or is never wanted (off).
-COMPILER, NO_COMPILER = find_compiler(config["compile"])
-if COMPILER is None and config["compile"]["compiler"] == "required":
+# (auto), stops the run (required), or is never wanted (off). Decided on the host that builds the
+# DAG and passed to the jobs (envvars below): a cluster job parses this file again, on a node that
+# may have no compiler, and must plan what the DAG planned.
+if workflow.is_main_process or DECISION_VARIABLE not in os.environ:
+    COMPILER, NO_COMPILER = find_compiler(config["compile"])
+    os.environ[DECISION_VARIABLE] = decision_to_text(COMPILER, NO_COMPILER)
+else:
+    COMPILER, NO_COMPILER = decision_from_text(os.environ[DECISION_VARIABLE])
+
+
+envvars:
+    DECISION_VARIABLE,
+
+
+if COMPILER is None and config["compile"]["compiler"] == "required" and workflow.is_main_process:
     raise WorkflowError(f"compile.compiler is required, but no compiler was found ({NO_COMPILER}); to get one, {HOW_TO_GET_ONE}")
-if COMPILER is None and config["compile"]["compiler"] == "auto":
+if COMPILER is None and config["compile"]["compiler"] == "auto" and workflow.is_main_process:
     logger.warning(f"Edge TPU compile left out: {NO_COMPILER}. To compile, {HOW_TO_GET_ONE}.")
 
 

@@ -304,6 +304,21 @@ def test_compile_off_plans_no_compile_job(compiled_run):
     assert "compile_edgetpu" not in planned and planned.get("benchmark_table") == 1
 
 
+def test_a_cluster_job_plans_with_the_compiler_the_dag_host_found(project_copy):
+    """Snakemake parses the Snakefile again in each cluster job (`--mode remote`); there the DAG
+    host's decision, passed in the environment, counts, not the node's own search."""
+    skip_if_a_real_compiler_is_installed()
+    (project_copy / "required.yaml").write_text("compile: {compiler: required}")
+    found_on_host = json.dumps({"executable": "/opt/coral/edgetpu_compiler", "image": None})
+    target = "results/mnist/cnn/benchmark_edgetpu.csv"
+    job = snakemake(project_copy, "--mode", "remote", "-n", "--cores", "1", *TINY, "required.yaml", "--", target,
+                        CORALBUILD_EDGETPU_COMPILER=found_on_host)
+    assert job.returncode == 0, job.stderr[-2000:]
+    assert re.search(r"^compile_edgetpu\s+1$", job.stdout, re.MULTILINE)
+    host = snakemake(project_copy, "-n", "--cores", "1", *TINY, "required.yaml", CORALBUILD_EDGETPU_COMPILER=found_on_host)
+    assert host.returncode != 0 and "compile.compiler is required, but no compiler was found" in host.stdout + host.stderr
+
+
 def test_required_compiler_missing_stops_before_any_job(tiny_run):
     skip_if_a_real_compiler_is_installed()
     (tiny_run / "required.yaml").write_text("compile: {compiler: required}")

@@ -3,6 +3,7 @@
 Standard library only: the Snakefile uses `find_compiler` while it builds the DAG.
 """
 
+import json
 import os
 import uuid
 import shutil
@@ -44,6 +45,23 @@ class Compiler:
         """argv stopping and removing a container: killing the docker or podman client does not
         stop the container it started."""
         return [self.executable, "rm", "--force", container_name]
+
+
+# Where the host that builds the DAG passes its compiler decision to the jobs: Snakemake parses
+# the Snakefile again in every cluster job, on nodes that may have no compiler.
+DECISION_VARIABLE = "CORALBUILD_EDGETPU_COMPILER"
+
+
+def decision_to_text(compiler, missing):
+    return json.dumps({"executable": compiler.executable, "image": compiler.image} if compiler else {"missing": missing})
+
+
+def decision_from_text(text):
+    """(Compiler, None) or (None, why there is none), as decision_to_text wrote it."""
+    decision = json.loads(text)
+    if "missing" in decision:
+        return None, decision["missing"]
+    return Compiler(decision["executable"], decision["image"]), None
 
 
 def find_compiler(settings):
