@@ -24,8 +24,10 @@ Besides Snakemake's own figures (max_rss sums the resident memory of the job's p
 every 0.5 s for the first 15 s, then every 30 s, and counts the pages of memory-mapped files a
 job has touched), the script samples every job's processes itself (/proc/<pid>/status every
 0.2 s) and reports their anonymous memory (RssAnon + RssShmem: what the job itself allocated)
-apart from their file-backed memory (RssFile: shared libraries, and the pages of memory-mapped
-.npy files, which the kernel can drop or write back at any time), and the kernel's exact peak resident size of each process (VmHWM). A job shorter than
+apart from their file-backed memory (RssFile: shared libraries, and the pages of any file a
+process maps, which the kernel can drop or write back at any time; the jobs write and read the
+.npy files with pwrite/pread, so their pages stay in the page cache, outside every job's RSS),
+and the kernel's exact peak resident size of each process (VmHWM). A job shorter than
 Snakemake's first sample shows only its shell's few MiB in max_rss.
 
 Throughput: the bare loop runs in this process right before `snakemake` starts, on the same files,

@@ -1,5 +1,5 @@
 """Prepare a dataset (IDX files or an image folder) into a train/validation/test folder of
-memory-mappable arrays, verified against its checksums."""
+.npy arrays read batch by batch, verified against its checksums."""
 
 import argparse
 import json

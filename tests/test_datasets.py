@@ -1,10 +1,13 @@
 """The split (coralbuild.data.split) and the prepared dataset folder (coralbuild.data.prepared)."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from coralbuild.data import prepared
-from coralbuild.data.prepared import SPLIT_ARRAYS, load_split, save_labels, write_images
+from coralbuild.data.prepared import SPLIT_ARRAYS, StoredImages, load_split, save_labels, write_images
 from coralbuild.data.split import SPLITS, assign_splits
 from coralbuild.errors import BadInput
 
@@ -121,16 +124,18 @@ def write_tiny_prepared(folder, counts=None, shape=(4, 4, 3)):
     return arrays
 
 
-def test_load_split_memory_maps_images_and_reads_labels(tmp_path):
+def test_load_split_reads_images_from_their_files_and_loads_labels(tmp_path):
     arrays = write_tiny_prepared(tmp_path)
     split = load_split(tmp_path)
     assert sorted(split) == sorted(SPLIT_ARRAYS)
     for name, array in split.items():
         np.testing.assert_array_equal(array, arrays[name])
         if name.startswith("x_"):
-            assert isinstance(array, np.memmap) and array.dtype == np.uint8 and not array.flags.writeable
+            assert isinstance(array, StoredImages) and array.dtype == np.uint8
+            assert array.shape == arrays[name].shape and len(array) == len(arrays[name])
+            assert not hasattr(array, "__setitem__")  # read-only
         else:
-            assert not isinstance(array, np.memmap) and array.dtype == np.int64
+            assert isinstance(array, np.ndarray) and not isinstance(array, np.memmap) and array.dtype == np.int64
 
 
 def test_load_split_names_the_folder_and_the_missing_arrays(tmp_path):
@@ -140,10 +145,22 @@ def test_load_split_names_the_folder_and_the_missing_arrays(tmp_path):
         load_split(tmp_path)
 
 
-def test_load_split_never_unpickles(tmp_path):
+@pytest.mark.parametrize("name", ["y_test", "x_train"])
+def test_load_split_never_unpickles(tmp_path, name):
     write_tiny_prepared(tmp_path)
-    np.save(tmp_path / "y_test.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(tmp_path / f"{name}.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError, match="allow_pickle"):
+        load_split(tmp_path)
+
+
+def test_a_truncated_or_foreign_image_file_is_named(tmp_path):
+    write_tiny_prepared(tmp_path)
+    content = (tmp_path / "x_val.npy").read_bytes()
+    (tmp_path / "x_val.npy").write_bytes(content[:-1])
+    with pytest.raises(BadInput, match=r"x_val.npy: truncated"):
+        load_split(tmp_path)
+    (tmp_path / "x_val.npy").write_bytes(b"not an npy file at all")
+    with pytest.raises(BadInput, match=r"x_val.npy: not a readable .npy file"):
         load_split(tmp_path)
 
 
@@ -166,3 +183,88 @@ def test_write_images_puts_each_image_in_its_place_whatever_the_chunks_and_threa
         images = np.load(tmp_path / f"x_{split}.npy")
         assert images.shape == (len(items), *shape)
         assert images[:, 0, 0, 0].tolist() == items.tolist()
+        # Byte for byte what np.save writes for the same array (the header np.save writes, C order).
+        np.save(tmp_path / "expected.npy", np.stack([np.full(shape, item, np.uint8) for item in items]))
+        assert (tmp_path / f"x_{split}.npy").read_bytes() == (tmp_path / "expected.npy").read_bytes()
+
+
+@pytest.mark.parametrize("count, shape", [(0, (3, 3, 1)), (1, (1, 1, 1)), (70, (128, 128, 3)), (5, (300, 1, 2))])
+def test_an_image_file_is_byte_identical_to_np_save(tmp_path, count, shape):
+    images = np.random.default_rng(count).integers(0, 256, (count, *shape), dtype=np.uint8)
+    with prepared.allocate_images(tmp_path, "train", count, shape) as stored:
+        for row in np.random.default_rng(1).permutation(count):  # in any order
+            stored.write(int(row), images[row])
+    np.save(tmp_path / "expected.npy", images)
+    assert (tmp_path / "x_train.npy").read_bytes() == (tmp_path / "expected.npy").read_bytes()
+    stored = prepared.allocate_images(tmp_path, "test", count, shape)  # as tests/conftest.py writes one
+    stored[:] = images
+    stored.flush()
+    del stored
+    assert (tmp_path / "x_test.npy").read_bytes() == (tmp_path / "expected.npy").read_bytes()
+
+
+def test_stored_images_index_like_the_array(tmp_path):
+    images = np.random.default_rng(2).integers(0, 256, (41, 5, 4, 3), dtype=np.uint8)
+    with prepared.allocate_images(tmp_path, "train", len(images), images.shape[1:]) as stored:
+        stored[:20] = images[:20]
+        stored[np.arange(40, 19, -1)] = images[40:19:-1]
+    stored = StoredImages(tmp_path / "x_train.npy")
+    keys = [0, 40, -1, -41, np.int64(7), slice(None), slice(3, 17), slice(30, 60), slice(17, 3, -1),
+            slice(None, None, 4), slice(5, 5), np.array([9, 3, 4, 5, 3, -2]), [1, 2, 3], np.array([], np.int64),
+            np.array([[1, 2], [40, 0]]), np.arange(41) % 3 == 0, (slice(None), 0, 0, 0), (2, slice(None), 1),
+            (np.array([4, 1]), 0), (np.array([[4], [1]]), slice(None), np.array([0, 2])), (Ellipsis, 2), ()]
+    for key in keys:
+        np.testing.assert_array_equal(stored[key], images[key], err_msg=repr(key))
+        assert stored[key].shape == images[key].shape, key
+    for key in (41, -42, np.array([0, 41])):
+        with pytest.raises(IndexError):
+            stored[key]
+    np.testing.assert_array_equal(np.asarray(stored), images)
+    np.testing.assert_array_equal(np.stack(list(stored)), images)  # iterating, a few MiB at a time
+    assert (stored.shape, stored.dtype, len(stored), stored.ndim) == (images.shape, np.uint8, 41, 4)
+
+
+def rss_file_kib():
+    """This process's file-backed resident memory (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    pytest.skip("no RssFile in /proc/self/status")
+
+
+FILE_MIB = 48  # far more than the few MiB the assertions allow
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_writing_and_reading_every_image_leaves_file_pages_out_of_the_process(tmp_path):
+    shape = (128, 128, 3)
+    count = FILE_MIB * 1024 * 1024 // (128 * 128 * 3)
+    order = np.random.default_rng(0).permutation(count)
+    splits = {"train": order[: count - 20], "val": order[count - 20: count - 10], "test": order[count - 10:]}
+    before, seen = rss_file_kib(), []
+
+    def load(item, decode):
+        if item % 16 == 0:  # while the files are open for writing
+            seen.append(rss_file_kib())
+        return None, np.full(shape, item % 251, np.uint8)
+
+    write_images(tmp_path, splits, shape, load, count, 2)
+    assert max(seen) - before < 4 * 1024, "the written pages stayed in the process's memory"
+    for split, items in splits.items():
+        save_labels(tmp_path, split, items % 2)
+    images = load_split(tmp_path)["x_train"]
+    assert images.nbytes > FILE_MIB * 1024 * 1024 * 0.9
+    before = rss_file_kib()
+    for batch in np.array_split(np.random.default_rng(1).permutation(len(images)), 32):  # shuffled, as training reads
+        assert (images[batch][:, 0, 0, 0] == splits["train"][batch] % 251).all()
+    for start in range(0, len(images), 100):  # in order, as evaluation reads
+        images[start:start + 100]
+    for image in images:
+        pass
+    assert rss_file_kib() - before < 4 * 1024, "the read pages stayed in the process's memory"
+    # The measurement sees what a memory map does: the same reads through np.load(mmap_mode="r") keep the pages.
+    mapped = np.load(tmp_path / "x_train.npy", mmap_mode="r")
+    before = rss_file_kib()
+    for batch in np.array_split(np.arange(len(mapped)), 32):
+        mapped[batch].sum()
+    assert rss_file_kib() - before > FILE_MIB * 1024 // 2

@@ -15,7 +15,7 @@ from coralbuild.data import prepared
 from coralbuild.data.formats import image_folder
 from coralbuild.data.formats.image_folder import Scan
 from coralbuild.data.images import read_image_file
-from coralbuild.data.prepared import load_info, load_split
+from coralbuild.data.prepared import StoredImages, load_info, load_split
 from coralbuild.errors import BadInput
 
 ORIENTATION = 0x0112
@@ -267,7 +267,7 @@ def test_prepared_folder_of_one_folder_per_class(tmp_path):
     assert [len(split[f"y_{name}"]) for name in ("train", "val", "test")] == [16, 2, 6]
     assert np.bincount(split["y_test"]).tolist() == [2, 2, 2]  # stratified
     for name in ("train", "val", "test"):
-        assert isinstance(split[f"x_{name}"], np.memmap) and split[f"x_{name}"].shape[1:] == (12, 10, 3)
+        assert isinstance(split[f"x_{name}"], StoredImages) and split[f"x_{name}"].shape[1:] == (12, 10, 3)
         np.testing.assert_array_equal(colour_class(split[f"x_{name}"]), split[f"y_{name}"])  # each image with its label
     info = load_info(tmp_path / "data")
     assert info["classes"] == ["blue", "green", "red"] and info["image_shape"] == [12, 10, 3]

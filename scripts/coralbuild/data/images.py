@@ -53,9 +53,11 @@ def fit_image(image, size, color):
     longest = max(height, width)  # either way up: the EXIF orientation is applied after decoding
     if image.format == "JPEG" and min(image.size) >= 2 * longest:
         image.draft(image.mode, (longest, longest))  # decode at 1/2, 1/4 or 1/8 size, never below the target
-    image = ImageOps.exif_transpose(image)  # the first frame of a GIF, and a copy with orientation applied
+    ImageOps.exif_transpose(image, in_place=True)  # no copy: a decoded image is ours to change
     image = _as_8bit(image)
-    image = image.convert("L" if color == "grayscale" else "RGB")
+    mode = "L" if color == "grayscale" else "RGB"
+    if image.mode != mode:  # convert() copies even when the mode is already right
+        image = image.convert(mode)
     if image.size != (width, height):
         image = image.resize((width, height), RESAMPLE)
     pixels = np.asarray(image, dtype=np.uint8)

@@ -58,7 +58,7 @@ def model_input(detail, image, input_range):
 
 
 def model_inputs(interpreter, images, input_range):
-    """Each image as the model's input, made one at a time (the images may be memory-mapped)."""
+    """Each image as the model's input, made one at a time (the images may be read from their file as asked for)."""
     detail = interpreter.get_input_details()[0]
     return (model_input(detail, image, input_range) for image in images)
 

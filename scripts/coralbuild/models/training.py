@@ -40,8 +40,10 @@ def _with_threads(dataset, threads):
 
 
 def _read_batches(indices, images, labels, input_range):
-    """(model input, label) batches read from `images` (memory-mapped, never all in memory) at
-    the positions each element of `indices` (a dataset of index vectors) names."""
+    """(model input, label) batches read from `images` at the positions each element of
+    `indices` (a dataset of index vectors) names. `images` is what load_split gives (StoredImages:
+    each batch's rows are read from the file into a new array, nothing is memory-mapped, so the
+    job's resident memory does not grow with the images an epoch has seen) or an array."""
     shape = (None, *images.shape[1:])
 
     def read(batch):
