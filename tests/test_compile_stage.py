@@ -163,3 +163,24 @@ def test_a_container_still_running_at_the_timeout_is_removed(tmp_path, stand_in_
     *_, compile_call, removal = docker_calls(stand_in_docker)
     assert removal == ["rm", "--force", compile_call[3]]
     assert f"container {compile_call[3]} removed (exit code 0)" in (tmp_path / "edgetpu/compiler.stdout").read_text()
+
+
+@pytest.mark.parametrize("onchip_off, offchip_off, expected", [
+    (2000, 4, []),  # within the summary's rounding: 5.90MiB is +-5,243 B, 41.75KiB +-5.12 B
+    (9000, 0, ["parameters cached on chip"]),
+    (0, 20, ["parameters streamed from the host"]),
+])
+def test_parameter_bytes_of_the_log_and_the_packages_are_compared_to_the_logs_rounding(onchip_off, offchip_off, expected):
+    from types import SimpleNamespace
+
+    from coralbuild.edgetpu.compile import disagreements
+    from coralbuild.edgetpu.compiler_output import parse_compiler_output
+
+    parsed = parse_compiler_output((PROJECT / "tests/data/compiler-output/v16_streaming_partial_table.stdout").read_text(), "")
+    assert (parsed.onchip_used_bytes, parsed.offchip_bytes) == (round(5.90 * 2**20), round(41.75 * 1024))
+    inspection = SimpleNamespace(edgetpu_segments=parsed.edgetpu_subgraphs, ops_cpu=parsed.ops_cpu,
+                                 source_ops=parsed.ops_total, ops_on_cpu=None,
+                                 onchip_bytes=parsed.onchip_used_bytes + onchip_off,
+                                 offchip_bytes=parsed.offchip_bytes + offchip_off)
+    parameter_lines = [line for line in disagreements(parsed, inspection) if line.startswith("parameters")]
+    assert [line.split(":")[0] for line in parameter_lines] == expected

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from coralbuild.edgetpu.compiler import compile_arguments
-from coralbuild.edgetpu.compiler_output import parse_compiler_output
+from coralbuild.edgetpu.compiler_output import SIZE_UNITS, parse_compiler_output
 from coralbuild.edgetpu.inspection import inspect_compiled
 
 MAPPED = "Mapped to Edge TPU"
@@ -97,6 +97,13 @@ def disagreements(parsed, inspection):
     ]:
         if logged is not None and logged != inspected:
             found.append(f"{what}: the compiler's log says {logged}, the compiled model has {inspected}")
+    for what, logged, inspected in [
+        ("parameters cached on chip", parsed.onchip_used_bytes, inspection.onchip_bytes),
+        ("parameters streamed from the host", parsed.offchip_bytes, inspection.offchip_bytes),
+    ]:
+        if logged is not None and inspected is not None and abs(logged - inspected) > printed_size_step(logged) / 2:
+            found.append(f"{what}: the compiler's log says {logged:,} B (as rounded in its summary), "
+                         f"the compiled model's executables hold {inspected:,} B")
     if parsed.operations:
         table = Counter()
         for row in parsed.operations:
@@ -106,3 +113,10 @@ def disagreements(parsed, inspection):
             found.append(f"ops on the CPU by type: the log's table says {dict(sorted(table.items()))}, "
                          f"the compiled model has {inspection.ops_on_cpu}")
     return found
+
+
+def printed_size_step(size_bytes):
+    """The rounding step of a size in the compiler's summary: two decimals of the largest unit
+    not above it ("41.75KiB", "1.22MiB", "0.00B")."""
+    unit = max((unit for unit in SIZE_UNITS.values() if unit <= size_bytes), default=1)
+    return unit / 100
