@@ -11,7 +11,6 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCRIPTS = PROJECT / "scripts"
-SHARED = PROJECT.parent / "shared"
 MNIST = PROJECT / "resources" / "datasets" / "mnist"
 sys.path.insert(0, str(SCRIPTS))
 
@@ -103,14 +102,6 @@ def compared_artifacts(reference, other):
 @pytest.fixture
 def project_copy(tmp_path):
     return copy_project(tmp_path / "project")
-
-
-def shared_path(*parts):
-    """A path under ../shared, or skip: a user's clone does not have that folder."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared exists only beside the development checkout)")
-    return path
 
 
 def skip_if_a_real_compiler_is_installed():

@@ -100,3 +100,16 @@ def test_coral_environment_is_coral_s_supported_stack():
     assert "--extra-index-url https://google-coral.github.io/py-repo/" in pip
     pins = environment_pins(PROJECT / CORAL_ENV)
     assert pins["pycoral"] == "2.0.0" and pins["tflite-runtime"] == "2.5.0.post1" and pins["numpy"].startswith("1.")
+
+
+@pytest.mark.parametrize("env_file", sorted((PROJECT / "envs").glob("*.yaml")), ids=lambda path: path.name)
+def test_environment_header_names_exactly_the_rules_that_use_it(env_file):
+    users = set()
+    for rules_file in (PROJECT / "rules").glob("*.smk"):
+        for name, body in RULE.findall(rules_file.read_text()):
+            if f'"../envs/{env_file.name}"' in body:
+                users.add(name)
+    header = " ".join(line.lstrip("# ") for line in env_file.read_text().splitlines() if line.startswith("#"))
+    named = re.search(r"\(rules? ([\w ,]+)\)", header)
+    assert named, f"{env_file.name}: the header names no rules"
+    assert set(re.split(r"[ ,]+", named.group(1).strip())) == users

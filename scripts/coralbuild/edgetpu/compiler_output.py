@@ -1,7 +1,7 @@
 """Parse what `edgetpu_compiler` prints (stdout) and writes (`<stem>_edgetpu.log`).
 
 The summary lines reach stdout only; the `.log` holds the header and the op table; `-s` copies
-the table to stdout. Format facts: ../shared/edgetpu/README.md section 2 (developers' copy).
+the table to stdout. Real outputs of compilers 14 to 21 are in tests/data/compiler-output.
 Standard library only.
 """
 

@@ -21,7 +21,7 @@ def compile_facts(report_folder):
     log, inspection = record["log"], record["inspection"] or {}
     facts = {"compile_status": record["status"], "compiler_version": log["compiler_version"]}
     if record["status"] == "compiled":
-        # Structure from the compiled file itself; memory only the compiler's log reports.
+        # Structure and parameter memory from the compiled file itself.
         facts.update({
             "min_runtime_version": inspection["min_runtime_version"],
             "edgetpu_segments": inspection["edgetpu_segments"],
