@@ -1,12 +1,15 @@
 # Coral Edge TPU build workflow: dataset -> checkpoint -> SavedModel -> .tflite -> benchmark.
 # Outputs live under results/<dataset>/<model>/; README.md describes each of them.
 
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The working directory's config/config.yaml, else the workflow's own (a run with -d elsewhere).
+configfile: "config/config.yaml" if os.path.exists("config/config.yaml") else os.path.relpath(os.path.join(workflow.basedir, "config/config.yaml"))
 
 
 report: "report/workflow.rst"

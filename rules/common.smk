@@ -31,6 +31,10 @@ def check_config(config):
         raise WorkflowError(str(error)) from None
 
 
+# The workflow's own files, wherever Snakemake runs (-d): its scripts, and the dataset folders of
+# its config (the vendored MNIST) when the working directory has no folder of that name.
+WORKFLOW_DIR = os.path.relpath(workflow.basedir)
+wf.resolve_workflow_datasets(config, WORKFLOW_DIR)
 check_config(config)
 
 # The Edge TPU compiler, found once per DAG build; without one the compile stage is left out
@@ -68,7 +72,7 @@ INT8_MODELS = wf.alternatives([name for name in config["models"] if name not in 
 def code(script):
     """Named inputs `script` and `modules`: the script a rule runs and the package modules it
     imports, so that an edit of either reruns the rule."""
-    script, *modules = wf.code_files(f"scripts/{script}")
+    script, *modules = wf.code_files(os.path.join(WORKFLOW_DIR, "scripts", script))
     return lambda wildcards: {"script": script, "modules": modules}
 
 

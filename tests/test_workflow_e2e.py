@@ -304,6 +304,23 @@ def test_compile_off_plans_no_compile_job(compiled_run):
     assert "compile_edgetpu" not in planned and planned.get("benchmark_table") == 1
 
 
+def test_a_run_from_another_directory_finds_the_workflow_s_files(tiny_run, tmp_path):
+    """snakemake -s <project>/Snakefile -d <elsewhere>, started from a third folder: scripts,
+    config and the vendored MNIST come from the workflow, results go to <elsewhere>."""
+    elsewhere, started_in = tmp_path / "elsewhere", tmp_path / "somewhere"
+    elsewhere.mkdir()
+    started_in.mkdir()
+    target = "results/mnist/mlp/model_int8.tflite"
+    configs = [str(tiny_run / name) for name in TINY[1:]]
+    result = snakemake(started_in, "-s", tiny_run / "Snakefile", "-d", elsewhere, "--cores", "2",
+                       "--configfile", *configs, "--", target)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (elsewhere / target).read_bytes() == (tiny_run / target).read_bytes()
+    assert not (started_in / "results").exists() and not list(started_in.iterdir())
+    dry = snakemake(started_in, "-s", tiny_run / "Snakefile", "-d", elsewhere, "-n", "--cores", "1")
+    assert dry.returncode == 0 and "prepare_dataset" in dry.stdout  # the default config, found in the workflow
+
+
 def test_a_cluster_job_plans_with_the_compiler_the_dag_host_found(project_copy):
     """Snakemake parses the Snakefile again in each cluster job (`--mode remote`); there the DAG
     host's decision, passed in the environment, counts, not the node's own search."""

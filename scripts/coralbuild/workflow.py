@@ -7,6 +7,7 @@ import ast
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format, idx
@@ -34,6 +35,19 @@ def check_registered_names(config):
             if isinstance(value, str) and value not in registry:
                 raise ConfigError(f"invalid config at {section}.{name}.{key}: unknown {key} {value!r} "
                                   f"(known: {', '.join(sorted(registry))})")
+
+
+def resolve_workflow_datasets(config, workflow_dir):
+    """Point a relative dataset `path` that does not exist in the working directory at the
+    workflow's folder of that name, when there is one (the default config's vendored MNIST, in a
+    run from another directory). Paths of your own data stay relative to the working directory."""
+    datasets = config.get("datasets")
+    for settings in (datasets.values() if isinstance(datasets, dict) else []):
+        path = settings.get("path") if isinstance(settings, dict) else None
+        if isinstance(path, str) and not os.path.isabs(path) and not os.path.exists(path):
+            own = os.path.join(workflow_dir, path)
+            if os.path.exists(own):
+                settings["path"] = os.path.normpath(own)
 
 
 def check_dataset_sources(datasets):
