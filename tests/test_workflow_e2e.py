@@ -101,32 +101,39 @@ def test_two_clean_runs_make_byte_identical_artifacts(tiny_run, tmp_path_factory
             "results/mnist/cnn/model_int8.tflite"} <= compared_artifacts(tiny_run, second)
 
 
-def run_killed_when(project, path, *args):
+def run_killed_when(project, pattern, *args):
     """Start Snakemake with `args` (the tiny run by default) in a process group of its own and SIGKILL
-    the whole group (Snakemake and every job) once `path` exists: a job's log once that job has started."""
+    the whole group (Snakemake and every job) as soon as a path matching `pattern` exists."""
     process = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", *(args or TINY)], cwd=project,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment(),
                                start_new_session=True)
     deadline = time.monotonic() + 600
-    while not (project / path).exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    while not list(project.glob(pattern)) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert process.returncode == -signal.SIGKILL, f"the run ended before {path} appeared"
+    assert process.returncode == -signal.SIGKILL, f"the run ended before {pattern} appeared"
     assert snakemake(project, "--unlock", *TINY).returncode == 0  # the killed Snakemake left its lock
 
 
-def test_a_run_killed_in_training_conversion_and_benchmark_completes_with_identical_artifacts(
-        tiny_run, tmp_path_factory):
+# Each kill lands while a job is writing its output: when the temporary beside it exists (the
+# prepared images being written, the Keras archive being saved, the SavedModel being exported).
+KILLED_WHILE_WRITING = [("prepare_dataset", "results/mnist", "data"), ("train", "results/mnist/cnn", "model.keras"),
+                        ("export_saved_model", "results/mnist/cnn", "saved_model")]
+
+
+def test_a_run_killed_while_writing_outputs_completes_with_identical_artifacts(tiny_run, tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("killed"))
-    for job, output in [("train", "model.keras"), ("quantize_int8", "model_int8.tflite"),
-                        ("benchmark_cpu", "benchmark_cpu.csv")]:
-        run_killed_when(project, f"results/mnist/cnn/logs/{job}.log")
-        assert not (project / "results/mnist/cnn" / output).exists(), f"{job} left an output though killed"
+    for job, folder, output in KILLED_WHILE_WRITING:
+        run_killed_when(project, f"{folder}/.{output}.tmp-*")
+        assert list((project / folder).glob(f".{output}.tmp-*")), f"{job} was not killed while writing"
+        assert not (project / folder / output).exists(), f"{job} left an output though killed while writing it"
         assert job in planned_jobs(project)
     result = snakemake(project, "--cores", "2", *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "results/mnist/cnn/model_int8.tflite" in compared_artifacts(tiny_run, project)
+    assert {"results/mnist/data/x_train.npy", "results/mnist/cnn/model.keras",
+            "results/mnist/cnn/model_int8.tflite"} <= compared_artifacts(tiny_run, project)
+    # The next writer of each output removed what the killed one left.
     assert not list(project.glob("results/**/.*tmp-*")) and not list(project.glob("results/**/train_state.npz"))
 
 
