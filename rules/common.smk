@@ -163,7 +163,9 @@ def manifest_entries():
         made = (trained if model in wf.trained_models(config) else imported) + per_model
         entries += [(rule, f"results/{dataset}/{model}/{name}", dataset, model) for rule, name in made]
     final = [("benchmark_table", "results/benchmark.csv"), ("summary_table", "results/summary.csv")]
-    final += [("plot_results", path) for path in rules.plot_results.output]
+    # Plain strings: a file taken from rules.X.output carries its rule, and one such file among the
+    # manifest's thousands of inputs makes Snakemake's DAG build quadratic in their number.
+    final += [("plot_results", str(path)) for path in rules.plot_results.output]
     entries += [(rule, path, None, None) for rule, path in final]
     return [{"path": path, "rule": rule, "config_hash": wf.config_hash(wf.upstream_config(config, rule, dataset, model))}
             for rule, path, dataset, model in entries]
