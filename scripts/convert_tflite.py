@@ -44,7 +44,7 @@ def main(argv=None):
     else:
         images = representative_images(args.data, args.settings["representative_samples"])
         model = convert_int8(args.saved_model, images, tuple(args.input_range), args.settings["io_type"],
-                             args.settings["dense_weights"])
+                             args.settings["dense_weights"], args.settings.get("conv_weights", "per_channel"))
     with atomic_output(args.output) as temporary:
         temporary.write_bytes(model)
     print(f"wrote {args.output}: {len(model)} bytes")

@@ -44,6 +44,8 @@ def converted(request, tmp_path_factory, mnist_sample):
         "uint8": convert_int8(folder / "saved_model", images[:100], (0.0, 1.0), "uint8"),
         "int8": convert_int8(folder / "saved_model", images[:100], (0.0, 1.0), "int8"),
         "per_channel": convert_int8(folder / "saved_model", images[:100], (0.0, 1.0), "uint8", "per_channel"),
+        "conv_per_tensor": convert_int8(folder / "saved_model", images[:100], (0.0, 1.0), "uint8", "per_tensor",
+                                        "per_tensor"),
     }.items():
         paths[name] = folder / f"{name}.tflite"
         paths[name].write_bytes(content)
@@ -103,3 +105,18 @@ def test_uint8_input_takes_raw_pixels_and_predictions_agree(converted):
     assert np.mean(predict_labels(load_interpreter(paths["float32"]), images, (0.0, 1.0)) == keras_labels) >= 0.99
     # A weightless conversion (the tf.saved_model.save trap) would sit near chance level.
     assert np.mean(predict_labels(interpreter, images, (0.0, 1.0)) == keras_labels) >= 0.9
+
+
+def test_conv_weight_granularity_follows_the_setting(converted):
+    """Also the check that the installed TensorFlow still honours the private converter flag
+    behind quantize.conv_weights: per_channel gives a scale per output channel, per_tensor one."""
+    name, paths, _ = converted
+    if name == "mlp":
+        pytest.skip("the MLP has no convolution")
+    for kind, per_channel in (("uint8", True), ("conv_per_tensor", False)):
+        model = read_tflite(paths[kind])
+        convolutions = [op for op in model.operators if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+        assert convolutions
+        scales = [model.tensors[op.inputs[1]].quantization_scales for op in convolutions]
+        channels = [model.tensors[op.inputs[1]].shape[0 if op.name == "CONV_2D" else 3] for op in convolutions]
+        assert scales == (channels if per_channel else [1] * len(convolutions))
