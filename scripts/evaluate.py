@@ -8,6 +8,7 @@ import numpy as np
 from coralbuild.atomic import write_text
 from coralbuild.data.prepared import class_names, load_split
 from coralbuild.errors import reports_bad_input
+from coralbuild.reporting.manifest import installed_versions
 
 BATCH = 256  # test images per Keras predict call: memory stays flat whatever the test set's size
 
@@ -59,8 +60,9 @@ def main(argv=None):
     split = load_split(args.data)
     images, labels = split["x_test"], split["y_test"]
     classes = class_names(args.data)
+    # The tools this environment (the one that trains and converts) has, for the manifest.
     metrics = {"test_examples": int(len(labels)), "classes": classes, "input_range": list(args.input_range),
-               "artifacts": {}}
+               "versions": installed_versions(), "artifacts": {}}
     reference = None
     if args.keras:
         reference = keras_labels(args.keras, images, args.input_range)

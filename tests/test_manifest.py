@@ -88,3 +88,18 @@ def test_compiler_versions_are_listed_and_an_unknown_one_says_so(tmp_path, monke
         entries.append({"path": f"results/d/{model}/edgetpu", "rule": "compile_edgetpu", "config_hash": "c"})
     manifest = build_manifest(entries)
     assert manifest["versions"]["edgetpu_compiler"] == "Edge TPU Compiler version 16.0.384591198, unknown version"
+
+
+def test_versions_come_from_the_jobs_that_made_the_artifacts(tmp_path, monkeypatch):
+    """Under --sdm conda the manifest job has no TensorFlow: the evaluate job's record counts."""
+    monkeypatch.chdir(tmp_path)
+    entries = []
+    for model, tensorflow in (("a", "9.1.0"), ("b", "9.2.0")):
+        folder = tmp_path / f"results/d/{model}"
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps({"versions": {"tensorflow": tensorflow, "keras": "not installed"}}))
+        entries.append({"path": f"results/d/{model}/metrics.json", "rule": "evaluate", "config_hash": "e"})
+    versions = build_manifest(entries)["versions"]
+    assert versions["tensorflow"] == "9.1.0, 9.2.0"
+    own = __import__("coralbuild.reporting.manifest", fromlist=["installed_versions"]).installed_versions()
+    assert versions["keras"] == own["keras"]  # nothing recorded: the manifest job's own

@@ -31,10 +31,22 @@ def artifact_files(path):
     return [path]
 
 
-def tool_versions(compiler_versions):
+def installed_versions():
+    """Python's and PACKAGES' versions in this process's environment."""
     versions = {"python": platform.python_version()}
     for name, distributions in PACKAGES.items():
         versions[name] = next((_version(d) for d in distributions if _version(d)), "not installed")
+    return versions
+
+
+def tool_versions(compiler_versions, recorded=()):
+    """Each tool's version as the jobs that made the artifacts recorded it (`recorded`: their
+    installed_versions(); distinct values joined), else this job's own: with `--sdm conda` the
+    manifest job's environment has no TensorFlow, Keras or LiteRT."""
+    versions = {}
+    for name, own in installed_versions().items():
+        seen = sorted({entry[name] for entry in recorded if entry.get(name) not in (None, "not installed")})
+        versions[name] = ", ".join(seen) or own
     versions["edgetpu_compiler"] = ", ".join(sorted(compiler_versions)) or "not used"
     return versions
 
@@ -49,7 +61,7 @@ def _version(distribution):
 def build_manifest(entries, brought=None):
     """`entries`: [{"path", "rule", "config_hash"}] of outputs (files or folders); `brought`:
     model name -> the file or folder a brought model comes from (recorded with its sha256)."""
-    artifacts, compilers = [], set()
+    artifacts, compilers, recorded = [], set(), []
     for entry in entries:
         for path in artifact_files(entry["path"]):
             artifacts.append({"path": str(path), "size": path.stat().st_size, "sha256": sha256(path),
@@ -58,9 +70,11 @@ def build_manifest(entries, brought=None):
             if path.name == "compile.json":
                 # null when `edgetpu_compiler --version` gave nothing: a compiler ran, its version is unknown
                 compilers.add(json.loads(path.read_text()).get("version") or "unknown version")
+            if path.name == "metrics.json":  # written by the evaluate job, in the TensorFlow environment
+                recorded.append(json.loads(path.read_text()).get("versions", {}))
     brought_models = [{"model": model, "path": str(path), "sha256": sha256(path)}
                       for model, source in sorted((brought or {}).items()) for path in artifact_files(source)]
-    return {"versions": tool_versions(compilers), "artifacts": artifacts, "brought_models": brought_models}
+    return {"versions": tool_versions(compilers, recorded), "artifacts": artifacts, "brought_models": brought_models}
 
 
 def verify(manifest, root="."):
