@@ -283,14 +283,9 @@ class StoredImages(_Rows):
         images = self.read()
         return images if dtype is None else images.astype(dtype, copy=False)
 
-    def __reduce__(self):
-        return type(self), (self.path,)
-
     def __repr__(self):
         return f"StoredImages({str(self.path)!r}, shape={self.shape}, dtype={self.dtype})"
 
-    def close(self):
-        self._file.close()
 
 
 def allocate_images(folder, split, count, image_shape):

@@ -5,8 +5,8 @@ Standard library only: the Snakefile uses `find_compiler` while it builds the DA
 
 import json
 import os
-import uuid
 import shutil
+import uuid
 from dataclasses import dataclass
 
 COMPILER = "edgetpu_compiler"

@@ -20,6 +20,8 @@ def convert_int8(saved_model_dir, representative_images, input_range, io_type="u
     to calibrate activation ranges, scaled into the model's `input_range`. `dense_weights` is
     the granularity of FULLY_CONNECTED weights (see README, "Know before you compile"),
     `conv_weights` that of the convolutions' (`per_tensor` sets every layer per tensor).
+    Per-channel data is a float32 scale and an int64 zero point per output channel, which in a
+    network of many narrow layers weighs as much as a third of its int8 weights.
     """
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -27,29 +29,21 @@ def convert_int8(saved_model_dir, representative_images, input_range, io_type="u
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = IO_TYPES[io_type]
     converter.inference_output_type = IO_TYPES[io_type]
-    set_dense_weight_granularity(converter, dense_weights)
-    set_conv_weight_granularity(converter, conv_weights)
+    # TF 2.21 quantizes Dense and convolution weights per channel; only private converter flags
+    # (checked in tests/test_conversion.py against the installed TensorFlow) give per-tensor ones.
+    # The convolutions' flag sets every layer per tensor.
+    set_private_flag(converter, "_experimental_disable_per_channel_quantization_for_dense_layers",
+                     dense_weights == "per_tensor", "quantize.dense_weights")
+    set_private_flag(converter, "_experimental_disable_per_channel", conv_weights == "per_tensor",
+                     "quantize.conv_weights")
     return converter.convert()
 
 
-def set_dense_weight_granularity(converter, dense_weights):
-    """TF 2.21 quantizes Dense weights per channel; only a private converter flag (checked in
-    tests/test_conversion.py against the installed TensorFlow) gives per-tensor weights."""
-    flag = "_experimental_disable_per_channel_quantization_for_dense_layers"
+def set_private_flag(converter, flag, value, setting):
+    """Set a private TFLiteConverter flag, failing loudly on a TensorFlow that no longer has it."""
     if not hasattr(converter, flag):
-        raise RuntimeError(f"this TensorFlow's TFLiteConverter has no {flag}: check quantize.dense_weights support")
-    setattr(converter, flag, dense_weights == "per_tensor")
-
-
-def set_conv_weight_granularity(converter, conv_weights):
-    """Convolution weights are per channel by default; the converter's private flag (checked in
-    tests/test_conversion.py against the installed TensorFlow) quantizes every layer per tensor:
-    one scale a layer instead of a float32 scale and an int64 zero point per output channel,
-    which in a network of many narrow layers weigh as much as a third of its int8 weights."""
-    flag = "_experimental_disable_per_channel"
-    if not hasattr(converter, flag):
-        raise RuntimeError(f"this TensorFlow's TFLiteConverter has no {flag}: check quantize.conv_weights support")
-    setattr(converter, flag, conv_weights == "per_tensor")
+        raise RuntimeError(f"this TensorFlow's TFLiteConverter has no {flag}: check {setting} support")
+    setattr(converter, flag, value)
 
 
 def with_full_pixel_range(images):
