@@ -28,8 +28,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-PROJECT = Path(__file__).resolve().parents[1]
-ENTRIES = ["Snakefile", "rules", "scripts", "config", "envs", "resources", "profiles", "report"]
+from project_copy import PROJECT, copy_project
+
 TRIVIAL_SNAKEFILE = 'rule all:\n    input: "b.txt"\n\nrule b:\n    output: "b.txt"\n    shell: "touch {output}"\n'
 # A chain of three rules per item: what Snakemake itself costs per job, for TRIVIAL_ITEMS * 3 + 1 jobs.
 TRIVIAL_ITEMS = 2400
@@ -60,12 +60,7 @@ def snakemake(folder, *args):
 
 
 def fresh_copy(parent, name):
-    folder = parent / name
-    folder.mkdir()
-    for entry in ENTRIES:
-        source = PROJECT / entry
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, folder / entry)
-    return folder
+    return copy_project(parent / name)
 
 
 def sum_of_job_times(folder):

@@ -57,8 +57,8 @@ import psutil
 import yaml
 from PIL import Image, ImageDraw
 
-PROJECT = Path(__file__).resolve().parents[1]
-ENTRIES = ["Snakefile", "rules", "scripts", "config", "envs", "resources", "profiles", "report"]
+from project_copy import PROJECT, copy_project
+
 CLASSES = 10
 IMAGE_SIZE = (128, 128)  # (height, width), as in the config below
 GENERATOR = "scale_image_folder v1"  # change when the generated images change: the cache is then rebuilt
@@ -218,13 +218,8 @@ def project_config(images):
 def fresh_project(folder, images):
     """A copy of the checkout's workflow whose config/config.yaml is the scale config."""
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    for entry in ENTRIES:
-        source = PROJECT / entry
-        if source.is_dir():
-            shutil.copytree(source, folder / entry, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, folder / entry)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    copy_project(folder)
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(project_config(images), sort_keys=False))
     return folder
 
