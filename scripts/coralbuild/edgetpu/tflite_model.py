@@ -1,30 +1,32 @@
 """Read the structure of a .tflite file (operators, tensors, quantization) without running it.
 
-Uses the `tflite` package, a maintained reader generated from TFLite's flatbuffer schema.
+Uses the flatbuffer schema that ships with the interpreter (`ai_edge_litert.schema_py_generated`),
+so the reader and the interpreter always agree on operator codes and fields.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import tflite
+from ai_edge_litert import schema_py_generated as schema
 
 from coralbuild.errors import BadInput
 
-TENSOR_TYPE_NAMES = {
-    value: name for name, value in vars(tflite.TensorType).items() if not name.startswith("_")
-}
-ACTIVATION_NAMES = {
-    value: name for name, value in vars(tflite.ActivationFunctionType).items() if not name.startswith("_")
-}
-WEIGHTS_FORMAT_NAMES = {
-    value: name for name, value in vars(tflite.FullyConnectedOptionsWeightsFormat).items() if not name.startswith("_")
-}
+
+def _enum_names(enum):
+    """value -> name of one of the schema's enums (the generated classes hold them as attributes)."""
+    return {value: name for name, value in vars(enum).items() if not name.startswith("_")}
+
+
+TENSOR_TYPE_NAMES = _enum_names(schema.TensorType)
+ACTIVATION_NAMES = _enum_names(schema.ActivationFunctionType)
+WEIGHTS_FORMAT_NAMES = _enum_names(schema.FullyConnectedOptionsWeightsFormat)
+BUILTIN_OPERATOR_NAMES = _enum_names(schema.BuiltinOperator)
 # Option tables read for the Edge TPU's per-op limits: options type -> its accessor class.
 OPTION_TABLES = {
-    tflite.BuiltinOptions.Pool2DOptions: tflite.Pool2DOptions,
-    tflite.BuiltinOptions.ConcatenationOptions: tflite.ConcatenationOptions,
-    tflite.BuiltinOptions.FullyConnectedOptions: tflite.FullyConnectedOptions,
+    schema.BuiltinOptions.Pool2DOptions: schema.Pool2DOptions,
+    schema.BuiltinOptions.ConcatenationOptions: schema.ConcatenationOptions,
+    schema.BuiltinOptions.FullyConnectedOptions: schema.FullyConnectedOptions,
 }
 # Constant int32 tensors up to this size keep their values (axes, paddings, strides, shapes).
 SMALL_CONSTANT_ELEMENTS = 64
@@ -73,10 +75,10 @@ def read_tflite(path):
         data = path.read_bytes()
     except OSError as error:  # a mistyped path, a folder, no permission: the user's to fix
         raise BadInput(f"{path}: cannot read ({error.strerror or type(error).__name__})") from None
-    if len(data) < 8 or not tflite.Model.ModelBufferHasIdentifier(data, 0):
+    if len(data) < 8 or not schema.Model.ModelBufferHasIdentifier(data, 0):
         raise BadInput(f"{path}: not a TFLite model (no TFL3 file identifier)")
     try:
-        model = _read(tflite.Model.GetRootAsModel(data, 0))
+        model = _read(schema.Model.GetRootAs(data, 0))
         _check_references(model)
     # Decoding untrusted bytes fails in many ways inside the flatbuffers library (struct.error,
     # IndexError, ValueError, ...): all of them mean the same to the caller.
@@ -139,11 +141,11 @@ def _operator(model, operator):
     code = model.OperatorCodes(operator.OpcodeIndex())
     # Opcodes above 127 live in BuiltinCode; DeprecatedBuiltinCode holds min(code, 127).
     builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-    is_custom = builtin == tflite.BuiltinOperator.CUSTOM
+    is_custom = builtin == schema.BuiltinOperator.CUSTOM
     if is_custom:
         name = (code.CustomCode() or b"").decode("utf-8", "replace")
     else:
-        name = tflite.BUILTIN_OPCODE2NAME.get(builtin, f"BUILTIN_{builtin}")
+        name = BUILTIN_OPERATOR_NAMES.get(builtin, f"BUILTIN_{builtin}")
     inputs = tuple(int(i) for i in operator.InputsAsNumpy()) if operator.InputsLength() else ()
     outputs = tuple(int(i) for i in operator.OutputsAsNumpy()) if operator.OutputsLength() else ()
     options = operator.CustomOptionsAsNumpy().tobytes() if is_custom and operator.CustomOptionsLength() else b""
@@ -159,6 +161,6 @@ def _builtin_options(operator):
     options = accessor()
     options.Init(table.Bytes, table.Pos)
     found = {"fused_activation": ACTIVATION_NAMES.get(options.FusedActivationFunction(), "UNKNOWN")}
-    if accessor is tflite.FullyConnectedOptions:
+    if accessor is schema.FullyConnectedOptions:
         found["weights_format"] = WEIGHTS_FORMAT_NAMES.get(options.WeightsFormat(), "UNKNOWN")
     return found
