@@ -14,7 +14,7 @@ from coralbuild.workflow import code_files
 
 # Import name -> PyPI package, for the third-party modules the scripts use.
 PACKAGE_OF = {"tensorflow": "tensorflow-cpu", "keras": "keras", "ai_edge_litert": "ai-edge-litert",
-              "numpy": "numpy", "pandas": "pandas", "tqdm": "tqdm", "tflite": "tflite", "yaml": "pyyaml",
+              "numpy": "numpy", "pandas": "pandas", "tqdm": "tqdm", "yaml": "pyyaml", "pooch": "pooch", "requests": "requests",
               "flatbuffers": "flatbuffers", "matplotlib": "matplotlib", "tflite_runtime": "tflite-runtime",
               "pycoral": "pycoral", "PIL": "pillow"}
 CORAL_ENV = "envs/coral.yaml"

@@ -1,31 +1,30 @@
-"""Download a file with a progress bar, verifying its sha256 before it is used."""
+"""Download a file with a progress bar, verifying its sha256 before it is used (pooch does both)."""
 
-import hashlib
-import urllib.error
-import urllib.request
+import re
 
-from tqdm import tqdm
+import pooch
+import requests
 
 from coralbuild.atomic import atomic_output
 from coralbuild.errors import BadInput
-
-CHUNK_BYTES = 1 << 16
 
 
 def download(url, destination, expected_sha256, timeout_s=60):
     """Fetch `url` into `destination`; the file appears only if its sha256 matches."""
     with atomic_output(destination) as temporary:
-        digest = hashlib.sha256()
+        # pooch downloads beside its target and moves the file there only once the hash matches;
+        # the atomic output's own temporary is that target, so a killed run leaves no output.
+        temporary.unlink()
+        pooch.get_logger().setLevel("WARNING")  # its own line would name the temporary
+        print(f"downloading {url} to {destination}", flush=True)
         try:
-            with urllib.request.urlopen(url, timeout=timeout_s) as response, open(temporary, "wb") as out:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=url, mininterval=1.0) as bar:
-                    while chunk := response.read(CHUNK_BYTES):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
-        except (urllib.error.URLError, OSError) as error:
+            pooch.retrieve(url, known_hash=f"sha256:{expected_sha256.lower()}", fname=temporary.name,
+                           path=temporary.parent,
+                           downloader=pooch.HTTPDownloader(progressbar=True, timeout=timeout_s))
+        except requests.RequestException as error:
             raise BadInput(f"{url}: download failed ({error})") from None
-        actual = digest.hexdigest()
-        if actual != expected_sha256.lower():
-            raise BadInput(f"{url}: downloaded file has sha256 {actual}, expected {expected_sha256}")
+        except ValueError as error:  # a hash that does not match, or a URL pooch cannot fetch
+            mismatch = re.search(r"but got (\w+)", str(error))
+            if mismatch is None:
+                raise BadInput(f"{url}: download failed ({error})") from None
+            raise BadInput(f"{url}: downloaded file has sha256 {mismatch.group(1)}, expected {expected_sha256}") from None
