@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from coralbuild.models.preprocessing import to_model_input
+from coralbuild.models.private_api import set_converter_flag
 
 IO_TYPES = {"uint8": tf.uint8, "int8": tf.int8}
 
@@ -29,21 +30,13 @@ def convert_int8(saved_model_dir, representative_images, input_range, io_type="u
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = IO_TYPES[io_type]
     converter.inference_output_type = IO_TYPES[io_type]
-    # TF 2.21 quantizes Dense and convolution weights per channel; only private converter flags
-    # (checked in tests/test_conversion.py against the installed TensorFlow) give per-tensor ones.
-    # The convolutions' flag sets every layer per tensor.
-    set_private_flag(converter, "_experimental_disable_per_channel_quantization_for_dense_layers",
+    # Only private converter flags give per-tensor weights; the convolutions' flag sets every layer
+    # per tensor. tests/test_conversion.py checks that the installed TensorFlow honours both.
+    set_converter_flag(converter, "_experimental_disable_per_channel_quantization_for_dense_layers",
                      dense_weights == "per_tensor", "quantize.dense_weights")
-    set_private_flag(converter, "_experimental_disable_per_channel", conv_weights == "per_tensor",
+    set_converter_flag(converter, "_experimental_disable_per_channel", conv_weights == "per_tensor",
                      "quantize.conv_weights")
     return converter.convert()
-
-
-def set_private_flag(converter, flag, value, setting):
-    """Set a private TFLiteConverter flag, failing loudly on a TensorFlow that no longer has it."""
-    if not hasattr(converter, flag):
-        raise RuntimeError(f"this TensorFlow's TFLiteConverter has no {flag}: check {setting} support")
-    setattr(converter, flag, value)
 
 
 def with_full_pixel_range(images):

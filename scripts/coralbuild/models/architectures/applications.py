@@ -6,10 +6,8 @@ ReLU and 3x3 kernels instead of hard-swish, 5x5 kernels and squeeze-excite), `dr
 head's rate) and `bn_momentum` (every BatchNormalization layer's momentum).
 """
 
-import collections
-import contextlib
-
 from coralbuild.models.architectures.base import Architecture
+from coralbuild.models.private_api import fresh_layer_names
 
 DEFAULTS = {"alpha": 1.0, "minimalistic": False, "dropout": 0.2, "bn_momentum": 0.9}
 # keras.applications rejects a smaller height or width for every network below (input_shape is
@@ -44,21 +42,6 @@ def efficientnet_b0(applications, settings, image):
     mean 0 and variance 1 and passes values through, so the network takes [0, 255]."""
     return applications.EfficientNetB0(
         input_tensor=image, input_shape=image.shape[1:], include_top=False, weights=None)
-
-
-@contextlib.contextmanager
-def fresh_layer_names():
-    """Number Keras' automatic layer names (keras.applications leaves some layers unnamed:
-    `re_lu_3`, `normalization`) from zero, as in a fresh process, so that a model's config and
-    variable names do not depend on what else the process built."""
-    from keras.src.backend.common import global_state
-
-    outer = global_state.get_global_attribute("object_name_uids")
-    global_state.set_global_attribute("object_name_uids", collections.defaultdict(int))
-    try:
-        yield
-    finally:
-        global_state.set_global_attribute("object_name_uids", outer)
 
 
 def set_bn_momentum(model, momentum):
