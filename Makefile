@@ -6,7 +6,7 @@ VENV := .venv
 CORES ?= all
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test lint report lock figures overhead
+.PHONY: run test lint report lock figures overhead compare
 
 run: $(VENV)/.installed
 	snakemake --cores $(CORES)
@@ -20,6 +20,12 @@ lint: $(VENV)/.installed
 # The HTML report of the last run: tables and plots with captions.
 report: $(VENV)/.installed
 	snakemake --report results/report.html
+
+# Compare two runs (README, "Compare two runs"): make compare BASE=../before/results [NEW=results] [ARGS="--max-accuracy-drop 0.5"]
+NEW ?= results
+compare: $(VENV)/.installed
+	$(if $(BASE),,$(error BASE is not set: make compare BASE=path/to/earlier/results))
+	python scripts/compare_results.py $(BASE) $(NEW) $(ARGS)
 
 # Figures of the last run (per-stage time and memory, accuracy, sizes).
 figures: $(VENV)/.installed

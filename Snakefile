@@ -16,6 +16,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/code.smk"
 include: "rules/dataset.smk"
 include: "rules/model.smk"
 include: "rules/compile.smk"
@@ -26,10 +27,12 @@ include: "rules/report.smk"
 # On a cluster these quick table and plot jobs run on the submit host instead of queueing.
 localrules:
     all,
+    code_digest,
     benchmark_table,
     summary_table,
     plot_results,
     manifest,
+    compare_baseline,
 
 
 # Without a compiler every Edge TPU row can only say "skipped": those jobs run on the submit host
@@ -46,6 +49,7 @@ rule all:
         "results/summary.csv",
         rules.plot_results.output,
         "results/manifest.json",
+        rules.compare_baseline.output if BASELINE else [],
     default_target: True
 
 

@@ -5,13 +5,13 @@ rule benchmark_cpu:
     output:
         "results/{dataset}/{model}/benchmark_cpu.csv",
     input:
-        unpack(code("benchmark.py")),
+        unpack(code("benchmark_cpu")),
         unpack(trained_artifacts),
         data=rules.prepare_dataset.output[0],
         metrics="results/{dataset}/{model}/metrics.json",
         int8="results/{dataset}/{model}/model_int8.tflite",
     params:
-        benchmark=wf.as_json(config["benchmark"]),
+        benchmark=stages.as_json(config["benchmark"]),
         input_range=lambda w: wf.input_range(w.model, model_settings(w)),
         tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
     threads: all_cores()
@@ -32,12 +32,12 @@ rule benchmark_edgetpu:
     output:
         "results/{dataset}/{model}/benchmark_edgetpu.csv",
     input:
-        unpack(code("benchmark.py")),
+        unpack(code("benchmark_edgetpu")),
         data=rules.prepare_dataset.output[0],
         int8="results/{dataset}/{model}/model_int8.tflite",
         compiled=compile_folder,
     params:
-        benchmark=wf.as_json(config["benchmark"]),
+        benchmark=stages.as_json(config["benchmark"]),
         devices=edgetpu_devices(),
         compiled=lambda w, input: f"--edgetpu-folder={input.compiled}" if input.compiled else f"--no-compiled-model=skipped: {NO_COMPILER}",
     threads: all_cores()
@@ -59,7 +59,7 @@ rule benchmark_table:
     output:
         report("results/benchmark.csv", caption="../report/benchmark.rst", category="Tables"),
     input:
-        unpack(code("collect_benchmark.py")),
+        unpack(code("benchmark_table")),
         tables=benchmark_tables(),
         compiled=compile_reports(),
         predictions=all_models("results/{dataset}/{model}/edgetpu_prediction.json"),

@@ -11,6 +11,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
+from coralbuild import stages
 from coralbuild import workflow as wf
 from coralbuild.edgetpu.compiler import (DECISION_VARIABLE, HOW_TO_GET_ONE, decision_from_text, decision_to_text,
                                          find_compiler)
@@ -23,6 +24,7 @@ def check_config(config):
         validate(config, "../config/schema.yaml", set_default=False)
         wf.check_dataset_sources(config["datasets"])
         wf.check_models(config)
+        wf.baseline_table(config.get("baseline"))
     except WorkflowError as error:
         # snakemake.utils.validate wraps the jsonschema error, whose key path we want.
         cause = error.__context__ if isinstance(error.__context__, ValidationError) else None
@@ -62,18 +64,27 @@ wildcard_constraints:
     dataset=wf.NAME_PATTERN,
     model=wf.NAME_PATTERN,
     filename=r"[^/]+",
+    script=r"\w+",
 
 
 # Model names by source, for the rules only some of them take.
-TRAINED_MODELS = wf.alternatives(wf.trained_models(config))
-INT8_MODELS = wf.alternatives([name for name in config["models"] if name not in wf.trained_models(config)])
+TRAINED = wf.trained_models(config)
+# An earlier run's benchmark table to compare with (config `baseline`), or None.
+BASELINE = wf.baseline_table(config.get("baseline"))
+TRAINED_MODELS = wf.alternatives(TRAINED)
+INT8_MODELS = wf.alternatives([name for name in config["models"] if name not in TRAINED])
 
 
-def code(script):
-    """Named inputs `script` and `modules`: the script a rule runs and the package modules it
-    imports, so that an edit of either reruns the rule."""
-    script, *modules = wf.code_files(os.path.join(WORKFLOW_DIR, "scripts", script))
-    return lambda wildcards: {"script": script, "modules": modules}
+def code(rule):
+    """Named inputs `script`, the script `rule` runs, and `code`, the digest of it and the package
+    modules it imports, written by code_digest; an edit of either reruns the rule."""
+    script = os.path.normpath(os.path.join(WORKFLOW_DIR, "scripts", stages.STAGES[rule].script))
+    return lambda wildcards: {"script": script, "code": stages.CODE_DIGESTS[rule]}
+
+
+def script_code(stem):
+    """The script `scripts/<stem>.py` and every package module it imports, directly or not."""
+    return wf.code_files(os.path.join(WORKFLOW_DIR, "scripts", f"{stem}.py"))
 
 
 def dataset_settings(wildcards):
@@ -92,7 +103,7 @@ def brought_model(wildcards):
 
 def trained_artifacts(wildcards):
     """The Keras checkpoint and float32 model, for models that have them."""
-    if wildcards.model not in wf.trained_models(config):
+    if wildcards.model not in TRAINED:
         return {}
     return {"keras": f"results/{wildcards.dataset}/{wildcards.model}/model.keras",
             "float32": f"results/{wildcards.dataset}/{wildcards.model}/model_float32.tflite"}
@@ -100,7 +111,7 @@ def trained_artifacts(wildcards):
 
 def all_models(pattern, models=None):
     """`pattern` expanded over every (dataset, model) pair: each model on its datasets."""
-    return [pattern.format(dataset=dataset, model=model) for dataset, model in wf.dataset_models(config)
+    return [pattern.format(dataset=dataset, model=model) for dataset, model in stages.dataset_models(config)
             if models is None or model in models]
 
 
@@ -145,27 +156,3 @@ def show_warnings(log):
         for line in Path(log).read_text().splitlines():
             if line.startswith("warning: "):
                 logger.warning(line)
-
-
-def manifest_entries():
-    """Every output of the default target: path, the rule that makes it, and a hash of the
-    config it depends on."""
-    trained = [("train", "model.keras"), ("train", "history.csv"), ("export_saved_model", "saved_model"),
-               ("convert_float32", "model_float32.tflite"), ("quantize_int8", "model_int8.tflite"),
-               ("quantize_int8", "labels.txt")]
-    imported = [("import_int8", "model_int8.tflite"), ("import_int8", "labels.txt")]
-    per_model = [("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json")]
-    if COMPILER:
-        per_model.append(("compile_edgetpu", "edgetpu"))
-    per_model += [(f"benchmark_{kind}", f"benchmark_{kind}.csv") for kind in benchmark_kinds()]
-    entries = [("prepare_dataset", f"results/{dataset}/data", dataset, None) for dataset in config["datasets"]]
-    for dataset, model in wf.dataset_models(config):
-        made = (trained if model in wf.trained_models(config) else imported) + per_model
-        entries += [(rule, f"results/{dataset}/{model}/{name}", dataset, model) for rule, name in made]
-    final = [("benchmark_table", "results/benchmark.csv"), ("summary_table", "results/summary.csv")]
-    # Plain strings: a file taken from rules.X.output carries its rule, and one such file among the
-    # manifest's thousands of inputs makes Snakemake's DAG build quadratic in their number.
-    final += [("plot_results", str(path)) for path in rules.plot_results.output]
-    entries += [(rule, path, None, None) for rule, path in final]
-    return [{"path": path, "rule": rule, "config_hash": wf.config_hash(wf.upstream_config(config, rule, dataset, model))}
-            for rule, path, dataset, model in entries]

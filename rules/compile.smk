@@ -4,11 +4,11 @@ rule compile_edgetpu:
     output:
         directory("results/{dataset}/{model}/edgetpu"),
     input:
-        unpack(code("compile_edgetpu.py")),
+        unpack(code("compile_edgetpu")),
         model="results/{dataset}/{model}/model_int8.tflite",
         labels="results/{dataset}/{model}/labels.txt",
     params:
-        compile=wf.as_json(config["compile"]),
+        compile=stages.as_json(config["compile"]),
         # With compile.compiler: required, a failed compile's evidence is kept here (the output is not made).
         failed_evidence="results/{dataset}/{model}/logs/compile_edgetpu_failed",
     log:
@@ -26,7 +26,7 @@ rule predict_edgetpu:
     output:
         "results/{dataset}/{model}/edgetpu_prediction.json",
     input:
-        unpack(code("predict_edgetpu.py")),
+        unpack(code("predict_edgetpu")),
         model="results/{dataset}/{model}/model_int8.tflite",
     params:
         arguments=wf.prediction_arguments(config["compile"], config["predict"]),

@@ -2,7 +2,7 @@ rule download_dataset_file:
     output:
         "results/{dataset}/downloads/{filename}",
     input:
-        unpack(code("download_dataset_file.py")),
+        unpack(code("download_dataset_file")),
     params:
         source=lambda w: wf.download_source(dataset_settings(w), w.filename),
     log:
@@ -21,11 +21,11 @@ rule prepare_dataset:
         directory("results/{dataset}/data"),
     input:
         unpack(lambda w: wf.dataset_inputs(w.dataset, dataset_settings(w))),
-        unpack(code("prepare_dataset.py")),
+        unpack(code("prepare_dataset")),
     params:
         format=lambda w: dataset_settings(w).get("format", "idx"),
-        source=lambda w, input: wf.as_json(wf.dataset_source(dataset_settings(w), input)),
-        settings=lambda w: wf.as_json(wf.split_settings(dataset_settings(w))),
+        source=lambda w, input: stages.as_json(wf.dataset_source(dataset_settings(w), input)),
+        settings=lambda w: stages.as_json(stages.split_settings(dataset_settings(w))),
     # Images are decoded on this many threads (capped by --cores).
     threads: 8
     log:

@@ -9,12 +9,12 @@ rule train:
         model="results/{dataset}/{model}/model.keras",
         history="results/{dataset}/{model}/history.csv",
     input:
-        unpack(code("train.py")),
+        unpack(code("train")),
         unpack(brought_model),
         data=rules.prepare_dataset.output[0],
     params:
-        model=lambda w: wf.as_json(wf.architecture_settings(model_settings(w))),
-        train=lambda w: wf.as_json(wf.train_settings(config["train"], model_settings(w))),
+        model=lambda w: stages.as_json(stages.architecture_settings(model_settings(w))),
+        train=lambda w: stages.as_json(stages.train_settings(config["train"], model_settings(w))),
         # Not an output: Snakemake deletes outputs before a job starts, and this must survive a kill.
         state="results/{dataset}/{model}/train_state.npz",
     threads: 2
@@ -36,7 +36,7 @@ rule export_saved_model:
     output:
         directory("results/{dataset}/{model}/saved_model"),
     input:
-        unpack(code("export_saved_model.py")),
+        unpack(code("export_saved_model")),
         model="results/{dataset}/{model}/model.keras",
     log:
         "results/{dataset}/{model}/logs/export_saved_model.log",
@@ -54,7 +54,7 @@ rule convert_float32:
     output:
         "results/{dataset}/{model}/model_float32.tflite",
     input:
-        unpack(code("convert_tflite.py")),
+        unpack(code("convert_float32")),
         saved_model="results/{dataset}/{model}/saved_model",
     log:
         "results/{dataset}/{model}/logs/convert_float32.log",
@@ -75,11 +75,11 @@ rule quantize_int8:
         # Class names in index order, one per line, as Coral's examples read them.
         labels="results/{dataset}/{model}/labels.txt",
     input:
-        unpack(code("convert_tflite.py")),
+        unpack(code("quantize_int8")),
         saved_model="results/{dataset}/{model}/saved_model",
         data=rules.prepare_dataset.output[0],
     params:
-        quantize=wf.as_json(config["quantize"]),
+        quantize=stages.as_json(config["quantize"]),
         input_range=lambda w: wf.input_range(w.model, model_settings(w)),
     log:
         "results/{dataset}/{model}/logs/quantize_int8.log",
@@ -97,7 +97,7 @@ rule evaluate:
     output:
         "results/{dataset}/{model}/metrics.json",
     input:
-        unpack(code("evaluate.py")),
+        unpack(code("evaluate")),
         unpack(trained_artifacts),
         data=rules.prepare_dataset.output[0],
         int8="results/{dataset}/{model}/model_int8.tflite",
@@ -123,7 +123,7 @@ rule import_int8:
         model="results/{dataset}/{model}/model_int8.tflite",
         labels="results/{dataset}/{model}/labels.txt",
     input:
-        unpack(code("import_int8.py")),
+        unpack(code("import_int8")),
         unpack(brought_model),
         data=rules.prepare_dataset.output[0],
     log:

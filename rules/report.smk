@@ -2,7 +2,7 @@ rule summary_table:
     output:
         report("results/summary.csv", caption="../report/summary.rst", category="Tables"),
     input:
-        unpack(code("summarize_results.py")),
+        unpack(code("summary_table")),
         table="results/benchmark.csv",
         metrics=all_models("results/{dataset}/{model}/metrics.json"),
     log:
@@ -27,9 +27,9 @@ rule plot_results:
         ),
         edgetpu_ops=report("results/plots/edgetpu_ops.png", caption="../report/edgetpu_ops.rst", category="Plots"),
     input:
-        unpack(code("plot_results.py")),
+        unpack(code("plot_results")),
         table="results/benchmark.csv",
-        histories=all_models("results/{dataset}/{model}/history.csv", wf.trained_models(config)),
+        histories=all_models("results/{dataset}/{model}/history.csv", TRAINED),
     log:
         "results/logs/plot_results.log",
     benchmark:
@@ -42,15 +42,26 @@ rule plot_results:
         " --training-curves {output.training_curves:q} --edgetpu-ops {output.edgetpu_ops:q} > {log:q} 2>&1"
 
 
+# Plain strings: a file taken from rules.X.output carries its rule, and one such file among the
+# manifest's thousands of inputs makes Snakemake's DAG build quadratic in their number.
+PLOTS = [str(path) for path in rules.plot_results.output]
+BENCHMARK_RULES = [f"benchmark_{kind}" for kind in benchmark_kinds()]
+
+
 rule manifest:
     output:
         "results/manifest.json",
     input:
-        unpack(code("write_manifest.py")),
-        artifacts=[entry["path"] for entry in manifest_entries()],
+        unpack(code("manifest")),
+        artifacts=stages.manifest_paths(config, bool(COMPILER), TRAINED, BENCHMARK_RULES, PLOTS),
     params:
-        entries=wf.as_json(manifest_entries()),
-        brought=wf.as_json({name: model["source"] for name, model in config["models"].items() if "source" in model}),
+        # The job lists the entries itself: thousands of them would not fit on a command line.
+        config=stages.as_json(config),
+        compiled="--compiled" if COMPILER else "",
+        trained=TRAINED,
+        benchmark_rules=BENCHMARK_RULES,
+        plots=PLOTS,
+        brought=stages.as_json({name: model["source"] for name, model in config["models"].items() if "source" in model}),
     log:
         "results/logs/manifest.log",
     benchmark:
@@ -58,5 +69,28 @@ rule manifest:
     conda:
         "../envs/data.yaml"
     shell:
-        "python {input.script:q} --entries {params.entries:q} --brought {params.brought:q}"
-        " --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} --config {params.config:q} {params.compiled} --trained {params.trained:q}"
+        " --benchmark-rules {params.benchmark_rules:q}"
+        " --plots {params.plots:q} --brought {params.brought:q} --output {output:q} > {log:q} 2>&1"
+
+
+rule compare_baseline:
+    output:
+        table=report("results/comparison/comparison.csv", caption="../report/comparison.rst", category="Comparison"),
+        markdown="results/comparison/comparison.md",
+        plot=report("results/comparison/accuracy_vs_latency.png", caption="../report/accuracy_vs_latency.rst",
+                    category="Comparison"),
+    input:
+        unpack(code("compare_baseline")),
+        table="results/benchmark.csv",
+        manifest="results/manifest.json",
+        baseline=BASELINE or [],  # the rule runs only when a baseline is set
+    log:
+        "results/logs/compare_baseline.log",
+    benchmark:
+        "results/benchmarks/compare_baseline.tsv"
+    conda:
+        "../envs/plots.yaml"
+    shell:
+        "python {input.script:q} {input.baseline:q} results --write-to results/comparison > {log:q} 2>&1"
+

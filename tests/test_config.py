@@ -82,6 +82,9 @@ def run_dry(project, config_text):
     ("models: {odd: {source: model.onnx}}", "invalid config at models.odd.source: model.onnx is not a .keras file"),
     ("datasets: {mnist: {format: lmdb}}", "invalid config at datasets.mnist.format: unknown format 'lmdb' (known: idx, image_folder)"),
     ("datasets: {mnist: {path: nowhere}}", "invalid config at datasets.mnist.path: nowhere/train-images-idx3-ubyte.gz not found"),
+    ("baseline: before", "invalid config at baseline: before is not an earlier run's results folder "
+     "(no before/benchmark.csv or before/results/benchmark.csv)"),
+    ("baseline: results/benchmark.csv", "invalid config at baseline: results/benchmark.csv is this run's own results"),
 ])
 def test_snakemake_stops_with_one_line_naming_the_key(project_copy, config_text, message):
     result = run_dry(project_copy, config_text)

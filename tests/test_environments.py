@@ -10,11 +10,12 @@ import pytest
 import yaml
 
 from conftest import PROJECT, SCRIPTS
+from coralbuild.stages import STAGES
 from coralbuild.workflow import code_files
 
 # Import name -> PyPI package, for the third-party modules the scripts use.
 PACKAGE_OF = {"tensorflow": "tensorflow-cpu", "keras": "keras", "ai_edge_litert": "ai-edge-litert",
-              "numpy": "numpy", "pandas": "pandas", "tqdm": "tqdm", "yaml": "pyyaml", "pooch": "pooch", "requests": "requests",
+              "numpy": "numpy", "pandas": "pandas", "tqdm": "tqdm", "yaml": "pyyaml", "pooch": "pooch", "requests": "requests", "tabulate": "tabulate",
               "flatbuffers": "flatbuffers", "matplotlib": "matplotlib", "tflite_runtime": "tflite-runtime",
               "pycoral": "pycoral", "PIL": "pillow"}
 CORAL_ENV = "envs/coral.yaml"
@@ -71,10 +72,11 @@ def import_requirements(files):
 def rules_with_code():
     for rules_file in sorted((PROJECT / "rules").glob("*.smk")):
         for name, body in RULE.findall(rules_file.read_text()):
-            script = re.search(r'code\("([\w.]+)"\)', body)
+            runs_code = re.search(r'code\("(\w+)"\)', body)
             env = re.search(r'conda:\s*"\.\./(envs/[\w.]+)"', body)
-            if script:
-                yield name, script.group(1), env.group(1) if env else None
+            if runs_code:
+                assert runs_code.group(1) == name, f"rule {name} lists the code of rule {runs_code.group(1)}"
+                yield name, STAGES[name].script, env.group(1) if env else None
 
 
 @pytest.mark.parametrize("rule, script, env", list(rules_with_code()))

@@ -1,6 +1,7 @@
 import json
 
 from conftest import run_script
+from coralbuild import stages
 from coralbuild import workflow as wf
 from coralbuild.models.keras_archive import normalize_keras_archive
 from coralbuild.reporting.manifest import build_manifest, compare, verify
@@ -14,9 +15,12 @@ def make_tree(root):
     (root / "results/d/m/saved_model/saved_model.pb").write_bytes(b"graph")
     (root / "results/d/m/saved_model/variables/variables.index").write_bytes(b"index")
     (root / "results/d/m/benchmark_cpu.csv").write_text("median_ms\n0.1\n")
-    return [{"path": "results/d/data.npz", "rule": "prepare_dataset", "config_hash": "a"},
-            {"path": "results/d/m/saved_model", "rule": "export_saved_model", "config_hash": "b"},
-            {"path": "results/d/m/benchmark_cpu.csv", "rule": "benchmark_cpu", "config_hash": "c"}]
+    return [entry("results/d/data.npz", "prepare_dataset", "a"), entry("results/d/m/saved_model", "export_saved_model", "b"),
+            entry("results/d/m/benchmark_cpu.csv", "benchmark_cpu", "c")]
+
+
+def entry(path, rule, config_hash):
+    return {"path": path, "rule": rule, "config_hash": config_hash, "config_sections": {}, "code": []}
 
 
 def test_manifest_lists_every_file_and_verification_names_changes(tmp_path, monkeypatch):
@@ -51,13 +55,13 @@ def test_config_hash_follows_what_an_artifact_depends_on():
     config = {"datasets": {"d": {"path": "x", "sha256": {}, "validation_size": 5, "seed": 0}},
               "models": {"m": {"architecture": "mlp", "hidden_units": [8], "dropout": 0.1}},
               "train": {"epochs": 1}, "quantize": {"io_type": "uint8"}, "compile": {}, "predict": {}, "benchmark": {"iterations": 5}}
-    hashes = {rule: wf.config_hash(wf.upstream_config(config, rule, "d", "m"))
+    hashes = {rule: stages.config_hash(stages.upstream_config(config, rule, "d", "m"))
               for rule in ("prepare_dataset", "train", "quantize_int8", "benchmark_cpu")}
     config["benchmark"]["iterations"] = 6
-    after = {rule: wf.config_hash(wf.upstream_config(config, rule, "d", "m")) for rule in hashes}
+    after = {rule: stages.config_hash(stages.upstream_config(config, rule, "d", "m")) for rule in hashes}
     assert [rule for rule in hashes if hashes[rule] != after[rule]] == ["benchmark_cpu"]
     config["datasets"]["d"]["path"] = "moved"  # where the files live is not what they are
-    assert wf.config_hash(wf.upstream_config(config, "prepare_dataset", "d")) == hashes["prepare_dataset"]
+    assert stages.config_hash(stages.upstream_config(config, "prepare_dataset", "d")) == hashes["prepare_dataset"]
 
 
 def test_a_keras_archive_is_normalized_without_touching_the_model(tmp_path):
@@ -85,7 +89,7 @@ def test_compiler_versions_are_listed_and_an_unknown_one_says_so(tmp_path, monke
         folder = tmp_path / f"results/d/{model}/edgetpu"
         folder.mkdir(parents=True)
         (folder / "compile.json").write_text(json.dumps({"status": "failed: timeout", "version": version}))
-        entries.append({"path": f"results/d/{model}/edgetpu", "rule": "compile_edgetpu", "config_hash": "c"})
+        entries.append(entry(f"results/d/{model}/edgetpu", "compile_edgetpu", "c"))
     manifest = build_manifest(entries)
     assert manifest["versions"]["edgetpu_compiler"] == "Edge TPU Compiler version 16.0.384591198, unknown version"
 
@@ -98,8 +102,27 @@ def test_versions_come_from_the_jobs_that_made_the_artifacts(tmp_path, monkeypat
         folder = tmp_path / f"results/d/{model}"
         folder.mkdir(parents=True)
         (folder / "metrics.json").write_text(json.dumps({"versions": {"tensorflow": tensorflow, "keras": "not installed"}}))
-        entries.append({"path": f"results/d/{model}/metrics.json", "rule": "evaluate", "config_hash": "e"})
+        entries.append(entry(f"results/d/{model}/metrics.json", "evaluate", "e"))
     versions = build_manifest(entries)["versions"]
     assert versions["tensorflow"] == "9.1.0, 9.2.0"
     own = __import__("coralbuild.reporting.manifest", fromlist=["installed_versions"]).installed_versions()
     assert versions["keras"] == own["keras"]  # nothing recorded: the manifest job's own
+
+
+def test_a_changed_artifact_names_what_differs_on_its_way(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results/code").mkdir(parents=True)
+    (tmp_path / "results/d/m").mkdir(parents=True)
+
+    def run(quantize, code, model):
+        (tmp_path / "results/code/convert_tflite.sha256").write_text(code)
+        (tmp_path / "results/d/m/model_int8.tflite").write_bytes(model)
+        int8 = {**entry("results/d/m/model_int8.tflite", "quantize_int8", quantize),
+                "config_sections": {"datasets.d": "same", "quantize": quantize}, "code": ["results/code/convert_tflite.sha256"]}
+        return build_manifest([entry("results/code/convert_tflite.sha256", "code_digest", ""), int8])
+
+    before = run("q1", "digest 1", b"model 1")
+    assert compare(before, run("q2", "digest 2", b"model 2")) == [
+        "different bytes: results/code/convert_tflite.sha256",
+        "different bytes: results/d/m/model_int8.tflite (config quantize, code convert_tflite.py)"]
+    assert compare(before, run("q1", "digest 1", b"model 2")) == ["different bytes: results/d/m/model_int8.tflite"]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from conftest import MNIST, SCRIPTS
+from coralbuild import stages
 from coralbuild import workflow as wf
 
 
@@ -43,11 +44,11 @@ def test_code_files_cover_every_module_a_script_imports(script):
 
 
 def test_settings_helpers():
-    assert wf.as_json({"b": 1, "a": [2]}) == '{"a":[2],"b":1}'
+    assert stages.as_json({"b": 1, "a": [2]}) == '{"a":[2],"b":1}'
     model = {"architecture": "mlp", "dropout": 0.5, "train": {"epochs": 9}}
-    assert wf.train_settings({"epochs": 1, "seed": 3}, model) == {"epochs": 9, "seed": 3}
-    assert wf.architecture_settings(model) == {"architecture": "mlp", "dropout": 0.5}
-    assert "path" not in wf.split_settings({"path": "x", "sha256": {}, "seed": 0, "validation_size": 5})
+    assert stages.train_settings({"epochs": 1, "seed": 3}, model) == {"epochs": 9, "seed": 3}
+    assert stages.architecture_settings(model) == {"architecture": "mlp", "dropout": 0.5}
+    assert "path" not in stages.split_settings({"path": "x", "sha256": {}, "seed": 0, "validation_size": 5})
 
 
 def test_dataset_inputs_for_a_folder_and_for_a_url():

@@ -18,8 +18,11 @@ def first_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def reports_bad_input(main):
-    """Run a CLI `main`, turning BadInput into one `error:` line on stderr and exit status 1."""
+def reports_bad_input(main=None, *, status=1):
+    """Run a CLI `main`, turning BadInput into one `error:` line on stderr and exit `status`.
+    Used bare (@reports_bad_input) or with another status (@reports_bad_input(status=2))."""
+    if main is None:
+        return functools.partial(reports_bad_input, status=status)
 
     @functools.wraps(main)
     def wrapper(argv=None):
@@ -27,6 +30,6 @@ def reports_bad_input(main):
             return main(argv)
         except BadInput as error:
             print(f"error: {error}", file=sys.stderr)
-            sys.exit(1)
+            sys.exit(status)
 
     return wrapper

@@ -5,15 +5,14 @@ Imported while Snakemake builds the DAG, so it must stay light: no TensorFlow.
 
 import ast
 import functools
-import hashlib
-import json
 import os
 from pathlib import Path
 
-from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format, idx
+from coralbuild.data.formats import FORMATS, dataset_format, idx
+from coralbuild.errors import ConfigError  # noqa: F401 (the Snakefile catches it)
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
-from coralbuild.errors import ConfigError  # noqa: F401 (the Snakefile catches it)
+from coralbuild.stages import model_datasets, train_settings
 
 PACKAGE = "coralbuild"
 NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
@@ -50,6 +49,22 @@ def resolve_workflow_datasets(config, workflow_dir):
                 settings["path"] = os.path.normpath(own)
 
 
+def baseline_table(baseline):
+    """The benchmark table of config `baseline` (a results folder, the project folder holding one,
+    or the table itself), or None when no baseline is set."""
+    if baseline is None:
+        return None
+    path = Path(baseline)
+    candidates = [path] if path.suffix == ".csv" else [path / "benchmark.csv", path / "results" / "benchmark.csv"]
+    if Path("results/benchmark.csv").resolve() in {candidate.resolve() for candidate in candidates}:
+        raise ConfigError(f"invalid config at baseline: {baseline} is this run's own results; copy them elsewhere first")
+    table = next((candidate for candidate in candidates if candidate.is_file()), None)
+    if table is None:
+        raise ConfigError(f"invalid config at baseline: {baseline} is not an earlier run's results folder "
+                          f"(no {' or '.join(str(candidate) for candidate in candidates)})")
+    return str(table)
+
+
 def check_dataset_sources(datasets):
     """Each dataset's source as its format requires (files present, folder layout)."""
     for name, settings in datasets.items():
@@ -58,6 +73,7 @@ def check_dataset_sources(datasets):
 
 def check_models(config):
     """Each model has a known source (architecture or file) and known datasets, whose images it can take."""
+    image_sizes = {}  # dataset -> its image size, read once however many models take it
     for name, settings in config["models"].items():
         source = model_source(name, settings)
         source.check_config(name, settings)
@@ -71,7 +87,9 @@ def check_models(config):
         minimum = source.min_image_size(settings)
         for dataset in model_datasets(config, name):
             dataset_settings = config["datasets"][dataset]
-            size = dataset_format(dataset_settings).image_size(dataset_settings)
+            if dataset not in image_sizes:
+                image_sizes[dataset] = dataset_format(dataset_settings).image_size(dataset_settings)
+            size = image_sizes[dataset]
             if size and min(size) < minimum:
                 given = "image_size" in dataset_settings
                 described = f"{size[0]}x{size[1]} is" if given else f"none given, and its images ({size[0]}x{size[1]}) are"
@@ -87,16 +105,6 @@ def trained_models(config):
 def alternatives(names):
     """A wildcard pattern matching exactly these names (nothing when there are none)."""
     return "|".join(names) if names else "(?!)"
-
-
-def model_datasets(config, model):
-    """The datasets a model runs on: its `datasets`, or every dataset."""
-    return config["models"][model].get("datasets", list(config["datasets"]))
-
-
-def dataset_models(config):
-    """Every (dataset, model) pair the workflow builds."""
-    return [(dataset, model) for model in config["models"] for dataset in model_datasets(config, model)]
 
 
 def dataset_inputs(name, settings):
@@ -115,28 +123,10 @@ def download_source(settings, file_name):
     return idx.download_source(settings, file_name)
 
 
-def split_settings(settings):
-    """What the prepared data depends on: content checksums, image size and colour, split
-    parameters; not where the files live."""
-    keys = ("format", "sha256", "image_size", "color", "test_size", "validation_size", "seed",
-            "max_train_size", "max_test_size")
-    return {"format": DEFAULT_FORMAT, **{key: settings[key] for key in keys if key in settings}}
-
-
 def input_range(name, model_settings):
     """The float pixel range the model takes, as "LOW HIGH"."""
     low, high = model_source(name, model_settings).input_range(model_settings)
     return f"{float(low)!r} {float(high)!r}"
-
-
-def architecture_settings(model_settings):
-    """What the model is, without its training settings and the datasets it runs on."""
-    return {key: value for key, value in model_settings.items() if key not in ("train", "datasets")}
-
-
-def train_settings(train, model_settings):
-    """The train section with the model's own `train` overrides applied."""
-    return {**train, **model_settings.get("train", {})}
 
 
 def prediction_arguments(compile_settings, predict_settings):
@@ -151,44 +141,6 @@ def prediction_arguments(compile_settings, predict_settings):
     if predict_settings["fail_on_streaming"]:
         arguments.append("--fail-on-streaming")
     return arguments
-
-
-# The config an artifact depends on, through the stages that lead to it: rule -> config parts.
-UPSTREAM_CONFIG = {
-    "prepare_dataset": ["dataset"],
-    "train": ["dataset", "model"],
-    "export_saved_model": ["dataset", "model"],
-    "convert_float32": ["dataset", "model"],
-    "quantize_int8": ["dataset", "model", "quantize"],
-    "predict_edgetpu": ["dataset", "model", "quantize", "compile", "predict"],
-    "compile_edgetpu": ["dataset", "model", "quantize", "compile"],
-    "evaluate": ["dataset", "model", "quantize"],
-    "benchmark_cpu": ["dataset", "model", "quantize", "benchmark"],
-    "benchmark_edgetpu": ["dataset", "model", "quantize", "compile", "benchmark"],
-}
-WHOLE_CONFIG = ["datasets", "models", "train", "quantize", "compile", "predict", "benchmark"]
-
-
-def upstream_config(config, rule, dataset=None, model=None):
-    """The parts of `config` that `rule`'s output depends on, directly or through its inputs."""
-    parts = {
-        "dataset": lambda: {f"datasets.{dataset}": split_settings(config["datasets"][dataset])},
-        "model": lambda: {f"models.{model}": architecture_settings(config["models"][model]),
-                          "train": train_settings(config["train"], config["models"][model])},
-    }
-    chosen = {}
-    for part in UPSTREAM_CONFIG.get(rule, WHOLE_CONFIG):
-        chosen.update(parts[part]() if part in parts else {part: config[part]})
-    return chosen
-
-
-def config_hash(settings):
-    return hashlib.sha256(as_json(settings).encode()).hexdigest()[:16]
-
-
-def as_json(settings):
-    """A stable JSON text, so an unchanged section never looks changed to Snakemake."""
-    return json.dumps(settings, sort_keys=True, separators=(",", ":"))
 
 
 def code_files(script):

@@ -59,13 +59,15 @@ def _version(distribution):
 
 
 def build_manifest(entries, brought=None):
-    """`entries`: [{"path", "rule", "config_hash"}] of outputs (files or folders); `brought`:
-    model name -> the file or folder a brought model comes from (recorded with its sha256)."""
+    """`entries`: [{"path", "rule", "config_hash", "config_sections", "code"}] of outputs (files or
+    folders; see coralbuild.stages.manifest_entries); `brought`: model name -> the file or folder
+    a brought model comes from (recorded with its sha256)."""
     artifacts, compilers, recorded = [], set(), []
     for entry in entries:
         for path in artifact_files(entry["path"]):
             artifacts.append({"path": str(path), "size": path.stat().st_size, "sha256": sha256(path),
                               "rule": entry["rule"], "config_hash": entry["config_hash"],
+                              "config_sections": entry["config_sections"], "code": entry["code"],
                               "measurement": path.name in MEASUREMENT_FILES})
             if path.name == "compile.json":
                 # null when `edgetpu_compiler --version` gave nothing: a compiler ran, its version is unknown
@@ -90,8 +92,10 @@ def verify(manifest, root="."):
 
 
 def compare(manifest, other):
-    """Artifacts (measurements aside) whose bytes differ between two runs' manifests."""
-    theirs = {artifact["path"]: artifact for artifact in other["artifacts"]}
+    """Artifacts (measurements aside) whose bytes differ between two runs' manifests, each with
+    what differs on its way (changed_upstream)."""
+    ours = by_path(manifest)
+    theirs = by_path(other)
     differences = []
     for artifact in manifest["artifacts"]:
         if artifact["measurement"]:
@@ -100,6 +104,27 @@ def compare(manifest, other):
         if match is None:
             differences.append(f"only in the first run: {artifact['path']}")
         elif match["sha256"] != artifact["sha256"]:
-            cause = " (config differs)" if match["config_hash"] != artifact["config_hash"] else ""
-            differences.append(f"different bytes: {artifact['path']}{cause}")
+            reasons = changed_upstream(artifact["path"], ours, theirs)
+            differences.append(f"different bytes: {artifact['path']}" + (f" ({', '.join(reasons)})" if reasons else ""))
     return differences
+
+
+def by_path(manifest):
+    return {artifact["path"]: artifact for artifact in manifest["artifacts"]}
+
+
+def changed_upstream(path, base, new):
+    """What differs on the way to `path` between two manifests (`by_path` of each): the config
+    sections and the scripts' code digests that differ. None where a manifest does not list the
+    file or does not record its way (a manifest of an older version)."""
+    old, current = base.get(path), new.get(path)
+    if old is None or current is None or "config_sections" not in old or "config_sections" not in current:
+        return None
+    sections = old["config_sections"], current["config_sections"]
+    reasons = [f"config {name}" for name in sorted(set(sections[0]) | set(sections[1]))
+               if sections[0].get(name) != sections[1].get(name)]
+    for digest in sorted(set(old["code"]) | set(current["code"])):
+        before, after = base.get(digest), new.get(digest)
+        if before is None or after is None or before["sha256"] != after["sha256"]:
+            reasons.append(f"code {Path(digest).stem}.py")
+    return reasons

@@ -35,6 +35,33 @@ def accuracy_vs_size(table, path):
     _save(figure, path)
 
 
+def accuracy_vs_latency(base, new, path, labels=("BASE", "NEW")):
+    """Test accuracy against median latency of every measured row of two runs' tables, an arrow
+    from each BASE point to its NEW point."""
+    figure, axis = plt.subplots(figsize=(8, 5))
+    points = []
+    for table, label, style in ((base, labels[0], {"facecolors": "none", "edgecolors": "tab:gray"}),
+                                (new, labels[1], {"color": "tab:blue"})):
+        measured = table[(table.status == "measured") & table.accuracy.notna() & table.median_ms.notna()]
+        axis.scatter(measured.median_ms, 100 * measured.accuracy, label=label, **style)
+        points.append({(row.dataset, row.model, row.artifact, row.device): (row.median_ms, 100 * row.accuracy)
+                       for row in measured.itertuples()})
+    for key, (x, y) in points[1].items():
+        axis.annotate(f"{key[1]} {key[2]} {key[3]}", (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        if key in points[0] and points[0][key] != (x, y):
+            axis.annotate("", (x, y), xytext=points[0][key], arrowprops={"arrowstyle": "->", "color": "tab:gray"})
+    for key, (x, y) in points[0].items():
+        if key not in points[1]:
+            axis.annotate(f"{key[1]} {key[2]} {key[3]} ({labels[0]} only)", (x, y), fontsize=7, color="tab:gray",
+                          xytext=(4, 4), textcoords="offset points")
+    axis.set_xscale("log")
+    axis.set_xlabel("median latency per invoke, batch 1 (ms, log scale)")
+    axis.set_ylabel("test accuracy (%)")
+    axis.set_title("Accuracy against latency, both runs")
+    axis.legend()
+    _save(figure, path)
+
+
 def training_curves(histories, path):
     """`histories`: {label: history table with epoch, accuracy, val_accuracy, loss, val_loss}."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))

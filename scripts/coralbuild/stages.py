@@ -1,0 +1,187 @@
+"""The workflow's stages: the script each rule runs, the config it depends on and the rules it
+reads from; and from them, what the manifest records of every artifact. Free of the model and
+dataset registries, so that the manifest job runs without TensorFlow."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from coralbuild.data.formats import DEFAULT_FORMAT
+
+
+def model_datasets(config, model):
+    """The datasets a model runs on: its `datasets`, or every dataset."""
+    return config["models"][model].get("datasets", list(config["datasets"]))
+
+
+def dataset_models(config):
+    """Every (dataset, model) pair the workflow builds."""
+    return [(dataset, model) for model in config["models"] for dataset in model_datasets(config, model)]
+
+
+
+def split_settings(settings):
+    """What the prepared data depends on: content checksums, image size and colour, split
+    parameters; not where the files live."""
+    keys = ("format", "sha256", "image_size", "color", "test_size", "validation_size", "seed",
+            "max_train_size", "max_test_size")
+    return {"format": DEFAULT_FORMAT, **{key: settings[key] for key in keys if key in settings}}
+
+
+
+def architecture_settings(model_settings):
+    """What the model is, without its training settings and the datasets it runs on."""
+    return {key: value for key, value in model_settings.items() if key not in ("train", "datasets")}
+
+
+def train_settings(train, model_settings):
+    """The train section with the model's own `train` overrides applied."""
+    return {**train, **model_settings.get("train", {})}
+
+
+
+@dataclass(frozen=True)
+class Stage:
+    script: str  # what the rule runs, under scripts/
+    config: tuple = ()  # its own config parts: "dataset" and "model" stand for the wildcards' entries
+    inputs: tuple = ()  # the rules whose outputs it reads (checked against Snakemake's rule graph)
+
+
+# Every rule that runs code, by the outputs it makes. The tables at the end read the whole config.
+TRAINED_OR_BROUGHT_INT8 = ("quantize_int8", "import_int8")
+STAGES = {
+    "download_dataset_file": Stage("download_dataset_file.py", ("dataset",)),
+    "prepare_dataset": Stage("prepare_dataset.py", ("dataset",), ("download_dataset_file",)),
+    "train": Stage("train.py", ("model",), ("prepare_dataset",)),
+    "export_saved_model": Stage("export_saved_model.py", (), ("train",)),
+    "convert_float32": Stage("convert_tflite.py", (), ("export_saved_model",)),
+    "quantize_int8": Stage("convert_tflite.py", ("quantize",), ("export_saved_model", "prepare_dataset")),
+    "import_int8": Stage("import_int8.py", ("model",), ("prepare_dataset",)),
+    "evaluate": Stage("evaluate.py", (), ("prepare_dataset", "train", "convert_float32", *TRAINED_OR_BROUGHT_INT8)),
+    "compile_edgetpu": Stage("compile_edgetpu.py", ("compile",), TRAINED_OR_BROUGHT_INT8),
+    "predict_edgetpu": Stage("predict_edgetpu.py", ("compile", "predict"), TRAINED_OR_BROUGHT_INT8),
+    "benchmark_cpu": Stage("benchmark.py", ("benchmark",),
+                           ("prepare_dataset", "train", "convert_float32", "evaluate", *TRAINED_OR_BROUGHT_INT8)),
+    "benchmark_edgetpu": Stage("benchmark.py", ("compile", "benchmark"),
+                               ("prepare_dataset", "compile_edgetpu", *TRAINED_OR_BROUGHT_INT8)),
+    "benchmark_table": Stage("collect_benchmark.py", (),
+                             ("benchmark_cpu", "benchmark_edgetpu", "compile_edgetpu", "predict_edgetpu")),
+    "summary_table": Stage("summarize_results.py", (), ("benchmark_table", "evaluate")),
+    "plot_results": Stage("plot_results.py", (), ("benchmark_table", "train")),
+    "manifest": Stage("write_manifest.py"),  # reads every artifact
+    "compare_baseline": Stage("compare_results.py", (), ("benchmark_table", "manifest")),  # with `baseline` set
+}
+# Rules whose outputs summarize the whole run, and so depend on the whole config.
+SUMMARY_RULES = ("benchmark_table", "summary_table", "plot_results", "manifest", "compare_baseline")
+# Rule -> the file rule code_digest writes for its script: the sha256 of it and its modules.
+CODE_DIGESTS = {rule: f"results/code/{stage.script.removesuffix('.py')}.sha256" for rule, stage in STAGES.items()}
+
+
+def upstream_rules(rule, unused=()):
+    """`rule` and every rule whose outputs reach it, leaving out the `unused` ones."""
+    found, pending = set(), [rule]
+    while pending:
+        current = pending.pop()
+        if current not in found and current not in unused:
+            found.add(current)
+            pending.extend(STAGES[current].inputs)
+    return found
+
+
+def unused_rules(config, compiled, trained, dataset=None, model=None):
+    """The rules that make nothing for this dataset and model: a path dataset downloads nothing,
+    a brought int8 model is neither trained nor quantized, a trained one not imported."""
+    unused = set() if compiled else {"compile_edgetpu"}
+    if dataset is not None and "url" not in config["datasets"][dataset]:
+        unused.add("download_dataset_file")
+    if model is not None:
+        unused.update({"import_int8"} if model in trained else {"train", "export_saved_model", "convert_float32", "quantize_int8"})
+    return unused
+
+
+WHOLE_CONFIG = ["datasets", "models", "train", "quantize", "compile", "predict", "benchmark"]
+
+
+def upstream_config(config, rule, dataset=None, model=None, unused=()):
+    """The parts of `config` that `rule`'s output depends on, directly or through its inputs:
+    section name ("datasets.<name>", "models.<name>", "train", "quantize", ...) -> its settings."""
+    parts = {
+        "dataset": lambda: {f"datasets.{dataset}": split_settings(config["datasets"][dataset])},
+        "model": lambda: {f"models.{model}": architecture_settings(config["models"][model]),
+                          "train": train_settings(config["train"], config["models"][model])},
+    }
+    if rule in SUMMARY_RULES:
+        return {part: config[part] for part in WHOLE_CONFIG}
+    if rule not in STAGES:  # code_digest: the code alone
+        return {}
+    chosen = {}
+    for part in sorted({part for upstream in upstream_rules(rule, unused) for part in STAGES[upstream].config}):
+        if part == "model" and model is None:
+            continue  # a dataset's own stages
+        chosen.update(parts[part]() if part in parts else {part: config[part]})
+    return chosen
+
+
+# What each model and each run makes that the manifest lists: (rule, file or folder name).
+TRAINED_ARTIFACTS = [("train", "model.keras"), ("train", "history.csv"), ("export_saved_model", "saved_model"),
+                     ("convert_float32", "model_float32.tflite"), ("quantize_int8", "model_int8.tflite"),
+                     ("quantize_int8", "labels.txt")]
+IMPORTED_ARTIFACTS = [("import_int8", "model_int8.tflite"), ("import_int8", "labels.txt")]
+RUN_TABLES = [("benchmark_table", "results/benchmark.csv"), ("summary_table", "results/summary.csv")]
+
+
+def manifest_paths(config, compiled, trained, benchmark_rules, plots):
+    """The files and folders manifest_entries describes: the manifest job's inputs."""
+    made, digests = _made(config, compiled, trained, benchmark_rules, plots)
+    return [path for _, path, _, _ in made] + digests
+
+
+def manifest_entries(config, compiled, trained, benchmark_rules, plots):
+    """Every output of the default target, and the code digests of the rules that make them: its
+    path, the rule that makes it, the hash of the config it depends on and of each section of it,
+    and the code digests of every rule on the way to it."""
+    made, digests = _made(config, compiled, trained, benchmark_rules, plots)
+    described = {}  # one description per (rule, dataset, model), however many files the rule makes
+    for rule, _, dataset, model in made:
+        if (rule, dataset, model) not in described:
+            described[rule, dataset, model] = _describe(config, compiled, trained, rule, dataset, model)
+    entries = [{"path": path, "rule": rule, **described[rule, dataset, model]} for rule, path, dataset, model in made]
+    for entry in entries:
+        if entry["rule"] in SUMMARY_RULES:  # made from every model's artifacts: all the run's code
+            entry["code"] = digests
+    return entries + [{"path": path, "rule": "code_digest", "config_hash": config_hash({}), "config_sections": {},
+                       "code": [path]} for path in digests]
+
+
+def _made(config, compiled, trained, benchmark_rules, plots):
+    """(rule, path, dataset, model) of every output of the default target, and the code digests
+    of every rule that runs for them."""
+    per_model = [("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json")]
+    per_model += [("compile_edgetpu", "edgetpu")] if compiled else []
+    per_model += [(rule, f"{rule}.csv") for rule in benchmark_rules]
+    made = [("prepare_dataset", f"results/{dataset}/data", dataset, None) for dataset in config["datasets"]]
+    for dataset, model in dataset_models(config):
+        kind = TRAINED_ARTIFACTS if model in trained else IMPORTED_ARTIFACTS
+        made += [(rule, f"results/{dataset}/{model}/{name}", dataset, model) for rule, name in kind + per_model]
+    made += [(rule, path, None, None) for rule, path in RUN_TABLES + [("plot_results", plot) for plot in plots]]
+    # Every rule on the way to an output makes one of them, but downloads, which are not listed.
+    running = {rule for rule, *_ in made} | {"download_dataset_file" for settings in config["datasets"].values()
+                                             if "url" in settings}
+    return made, sorted({CODE_DIGESTS[rule] for rule in running})
+
+
+def _describe(config, compiled, trained, rule, dataset, model):
+    unused = unused_rules(config, compiled, trained, dataset, model)
+    sections = upstream_config(config, rule, dataset, model, unused)
+    return {"config_hash": config_hash(sections),
+            "config_sections": {name: config_hash(settings) for name, settings in sections.items()},
+            "code": sorted({CODE_DIGESTS[upstream] for upstream in upstream_rules(rule, unused)})}
+
+
+def config_hash(settings):
+    return hashlib.sha256(as_json(settings).encode()).hexdigest()[:16]
+
+
+def as_json(settings):
+    """A stable JSON text, so an unchanged section never looks changed to Snakemake."""
+    return json.dumps(settings, sort_keys=True, separators=(",", ":"))
