@@ -180,3 +180,20 @@ def test_two_runs_that_differ_in_one_setting(tiny_run, changed_run):
     markdown = run_script("compare_results.py", tiny_run / "results", changed_run / "results", "--markdown")
     assert markdown.returncode == 0
     assert "| mnist/cnn int8 cpu " in markdown.stdout and "- results/mnist/cnn/model_int8.tflite: config quantize" in markdown.stdout
+
+
+def test_a_run_with_a_baseline_puts_the_comparison_in_the_report(tiny_run, changed_run):
+    result = run_snakemake(changed_run, "--cores", "2", *TINY, "per_tensor.yaml", "--config",
+                           f"baseline={tiny_run / 'results'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = changed_run / "results/comparison"
+    table = pd.read_csv(folder / "comparison.csv")
+    assert len(table) == 6 and set(table.presence) == {"both"}
+    int8 = table[(table.model == "cnn") & (table.artifact == "int8")].iloc[0]
+    assert int8.why == "config quantize" and int8.size_bytes_new < int8.size_bytes_base
+    assert "| mnist/cnn int8 cpu " in (folder / "comparison.md").read_text()
+    assert (folder / "accuracy_vs_latency.png").read_bytes().startswith(b"\x89PNG")
+    report = run_snakemake(changed_run, "--report", "report.html", *TINY, "per_tensor.yaml", "--config",
+                           f"baseline={tiny_run / 'results'}")
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert "accuracy_vs_latency.png" in (changed_run / "report.html").read_text(errors="replace")
