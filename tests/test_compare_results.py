@@ -37,7 +37,7 @@ def compared(tmp_path, base_row, new_row, **thresholds):
 GATES = [
     ("max_accuracy_drop", 0.5, {"accuracy": 0.9804}, "-0.60 points > --max-accuracy-drop 0.5"),
     ("max_accuracy_drop", 0.5, {"accuracy": 0.9824}, None),
-    ("max_size_ratio", 1.1, {"size_bytes": 70000}, "1.12x > --max-size-ratio 1.1"),
+    ("max_size_ratio", 1.1, {"size_bytes": 70000}, "size 62,296 -> 70,000 bytes (1.12x > --max-size-ratio 1.1)"),
     ("max_size_ratio", 1.1, {"size_bytes": 68000}, None),
     ("max_latency_ratio", 1.2, {"median_ms": 0.0250, "p90_ms": 0.0260}, "1.56x > --max-latency-ratio 1.2"),
     ("max_latency_ratio", 1.2, {"median_ms": 0.0190, "p90_ms": 0.0200}, None),

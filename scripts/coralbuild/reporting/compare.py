@@ -289,7 +289,7 @@ def violations(rows, thresholds, base_label="BASE", new_label="NEW"):
         size = figures["size_bytes"]
         if thresholds.max_size_ratio is not None and None not in (size.base, size.new) and size.base > 0:
             if size.new / size.base > thresholds.max_size_ratio:
-                found.append(f"{name}: size {size.base:,} -> {size.new:,} bytes ({size.new / size.base:.2f}x > "
+                found.append(f"{name}: size {size.base:,.0f} -> {size.new:,.0f} bytes ({size.new / size.base:.2f}x > "
                              f"--max-size-ratio {thresholds.max_size_ratio:g})")
         latency = figures["median_ms"]
         if thresholds.max_latency_ratio is not None and None not in (latency.base, latency.new) and latency.base > 0:
