@@ -1,6 +1,7 @@
 """The workflow's stages: the script each rule runs, the config it depends on and the rules it
-reads from; and from them, what the manifest records of every artifact. Free of the model and
-dataset registries, so that the manifest job runs without TensorFlow."""
+reads from; and from them, what the manifest records of every artifact. Free of the model
+registry (whose modules import Keras), so that the manifest and comparison jobs run without
+TensorFlow."""
 
 import hashlib
 import json
@@ -19,14 +20,12 @@ def dataset_models(config):
     return [(dataset, model) for model in config["models"] for dataset in model_datasets(config, model)]
 
 
-
 def split_settings(settings):
     """What the prepared data depends on: content checksums, image size and colour, split
     parameters; not where the files live."""
     keys = ("format", "sha256", "image_size", "color", "test_size", "validation_size", "seed",
             "max_train_size", "max_test_size")
     return {"format": DEFAULT_FORMAT, **{key: settings[key] for key in keys if key in settings}}
-
 
 
 def architecture_settings(model_settings):
@@ -39,7 +38,6 @@ def train_settings(train, model_settings):
     return {**train, **model_settings.get("train", {})}
 
 
-
 @dataclass(frozen=True)
 class Stage:
     script: str  # what the rule runs, under scripts/
@@ -48,7 +46,7 @@ class Stage:
 
 
 # Every rule that runs code, by the outputs it makes. The tables at the end read the whole config.
-TRAINED_OR_BROUGHT_INT8 = ("quantize_int8", "import_int8")
+TRAINED_OR_BROUGHT_INT8 = ("quantize_int8", "import_int8")  # whichever makes the model's int8 file
 STAGES = {
     "download_dataset_file": Stage("download_dataset_file.py", ("dataset",)),
     "prepare_dataset": Stage("prepare_dataset.py", ("dataset",), ("download_dataset_file",)),
