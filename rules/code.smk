@@ -7,14 +7,14 @@ rule code_digest:
     output:
         "results/code/{script}.sha256",
     input:
-        lambda w: script_code(w.script),
+        code=lambda w: script_code(w.script),
+        # The digest's own script and modules (a handful, for a dozen jobs at most).
+        digester=script_code("digest_code"),
     params:
         scripts=os.path.join(WORKFLOW_DIR, "scripts"),
-        files=lambda w, input: [os.path.relpath(path, os.path.join(WORKFLOW_DIR, "scripts")) for path in input],
     log:
         "results/logs/code_digest_{script}.log",
     conda:
         "../envs/data.yaml"
     shell:
-        # Names relative to scripts/, so the digest is the same wherever the workflow runs from.
-        "(cd {params.scripts:q} && sha256sum {params.files:q}) > {output:q} 2> {log:q}"
+        "python {input.digester[0]:q} --root {params.scripts:q} --files {input.code:q} --output {output:q} > {log:q} 2>&1"

@@ -2,9 +2,10 @@
 manifest records from it: the config sections and code on the way to each artifact."""
 
 import re
+import subprocess
 
 import yaml
-from conftest import PROJECT, run_snakemake
+from conftest import PROJECT, SCRIPTS, run_script, run_snakemake
 
 from coralbuild import stages
 
@@ -75,3 +76,13 @@ def test_the_manifest_lists_every_code_digest_its_artifacts_name():
     assert named == {path for path, entry in made.items() if entry["rule"] == "code_digest"}
     paths = stages.manifest_paths(CONFIG, False, ["m"], ["benchmark_cpu"], ["results/plots/latency.png"])
     assert sorted(paths) == sorted(made)
+
+
+def test_a_code_digest_checks_with_sha256sum(tmp_path):
+    output = tmp_path / "train.sha256"
+    result = run_script("digest_code.py", "--root", SCRIPTS, "--files", SCRIPTS / "train.py",
+                        SCRIPTS / "coralbuild/atomic.py", "--output", output)
+    assert result.returncode == 0, result.stderr
+    assert [line.split("  ")[1] for line in output.read_text().splitlines()] == ["train.py", "coralbuild/atomic.py"]
+    check = subprocess.run(["sha256sum", "--check", "--strict", output], cwd=SCRIPTS, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == 2, check.stdout + check.stderr
