@@ -72,7 +72,7 @@ def import_requirements(files):
 def rules_with_code():
     for rules_file in sorted((PROJECT / "rules").glob("*.smk")):
         for name, body in RULE.findall(rules_file.read_text()):
-            runs_code = re.search(r'code\("(\w+)"\)', body)
+            runs_code = re.search(r'\bcode\("(\w+)"\)', body)
             env = re.search(r'conda:\s*"\.\./(envs/[\w.]+)"', body)
             if runs_code:
                 assert runs_code.group(1) == name, f"rule {name} lists the code of rule {runs_code.group(1)}"
