@@ -147,10 +147,12 @@ def test_bad_input_is_one_line_naming_the_file_or_key(tmp_path):
 
 @pytest.fixture(scope="module")
 def changed_run(tiny_run, tmp_path_factory):
-    """The tiny run again with one setting changed: convolution weights quantized per tensor."""
+    """The tiny run again with one setting changed: convolution weights quantized per tensor; with
+    the tiny run as its baseline, so that it also writes the comparison for the report."""
     project = tmp_path_factory.mktemp("compare") / "project"
     shutil.copytree(tiny_run, project, symlinks=True)  # copy2 keeps the times: only the int8 chain reruns
-    (project / "per_tensor.yaml").write_text(yaml.safe_dump({"quantize": {"conv_weights": "per_tensor"}}))
+    (project / "per_tensor.yaml").write_text(yaml.safe_dump({"quantize": {"conv_weights": "per_tensor"},
+                                                             "baseline": str(tiny_run / "results")}))
     result = run_snakemake(project, "--cores", "2", *TINY, "per_tensor.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     return project
@@ -182,10 +184,7 @@ def test_two_runs_that_differ_in_one_setting(tiny_run, changed_run):
     assert "| mnist/cnn int8 cpu " in markdown.stdout and "- results/mnist/cnn/model_int8.tflite: config quantize" in markdown.stdout
 
 
-def test_a_run_with_a_baseline_puts_the_comparison_in_the_report(tiny_run, changed_run):
-    result = run_snakemake(changed_run, "--cores", "2", *TINY, "per_tensor.yaml", "--config",
-                           f"baseline={tiny_run / 'results'}")
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_a_run_with_a_baseline_puts_the_comparison_in_the_report(changed_run):
     folder = changed_run / "results/comparison"
     table = pd.read_csv(folder / "comparison.csv")
     assert len(table) == 6 and set(table.presence) == {"both"}
@@ -193,7 +192,6 @@ def test_a_run_with_a_baseline_puts_the_comparison_in_the_report(tiny_run, chang
     assert int8.why == "config quantize" and int8.size_bytes_new < int8.size_bytes_base
     assert "| mnist/cnn int8 cpu " in (folder / "comparison.md").read_text()
     assert (folder / "accuracy_vs_latency.png").read_bytes().startswith(b"\x89PNG")
-    report = run_snakemake(changed_run, "--report", "report.html", *TINY, "per_tensor.yaml", "--config",
-                           f"baseline={tiny_run / 'results'}")
+    report = run_snakemake(changed_run, "--report", "report.html", *TINY, "per_tensor.yaml")
     assert report.returncode == 0, report.stderr[-2000:]
     assert "accuracy_vs_latency.png" in (changed_run / "report.html").read_text(errors="replace")
