@@ -9,8 +9,8 @@ ENTRIES = ["Snakefile", "rules", "scripts", "config", "envs", "resources", "prof
 
 
 def copy_project(folder):
-    """Copy the workflow's files into `folder` (created; its parent must exist) and return it."""
-    folder.mkdir()
+    """Copy the workflow's files into `folder` (created if needed; its parent must exist) and return it."""
+    folder.mkdir(exist_ok=True)
     for entry in ENTRIES:
         source = PROJECT / entry
         if source.is_dir():

@@ -13,9 +13,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 SCRIPTS = PROJECT / "scripts"
 MNIST = PROJECT / "resources" / "datasets" / "mnist"
 sys.path.insert(0, str(SCRIPTS))
+sys.path.insert(0, str(PROJECT / "benchmarks"))  # project_copy: the benchmarks' copy of the workflow, shared
 
-# What a temporary copy of the project needs to run the workflow.
-PROJECT_ENTRIES = ["Snakefile", "rules", "scripts", "config", "envs", "resources", "profiles", "report"]
+from project_copy import copy_project  # noqa: E402,F401 (the tests' fresh copies of the project)
 
 
 def write_idx(path, array, magic=None, compress=True):
@@ -61,18 +61,6 @@ def make_stand_in(folder):
 @pytest.fixture
 def stand_in_compiler(tmp_path):
     return make_stand_in(tmp_path / "stand-in-bin")
-
-
-def copy_project(destination):
-    """A copy of the project to run Snakemake in, without results or state of the checkout."""
-    destination.mkdir(exist_ok=True)
-    for entry in PROJECT_ENTRIES:
-        source = PROJECT / entry
-        if source.is_dir():
-            shutil.copytree(source, destination / entry, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, destination / entry)
-    return destination
 
 
 TINY = ["--configfile", "config/config.yaml", "config/tiny.yaml"]
