@@ -12,6 +12,7 @@ from coralbuild.data.formats import FORMATS, dataset_format, idx
 from coralbuild.errors import ConfigError  # noqa: F401 (the Snakefile catches it)
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
+from coralbuild.reporting.table import benchmark_table_candidates
 from coralbuild.stages import model_datasets, train_settings
 
 PACKAGE = "coralbuild"
@@ -54,8 +55,7 @@ def baseline_table(baseline):
     or the table itself), or None when no baseline is set."""
     if baseline is None:
         return None
-    path = Path(baseline)
-    candidates = [path] if path.suffix == ".csv" else [path / "benchmark.csv", path / "results" / "benchmark.csv"]
+    candidates = benchmark_table_candidates(baseline)
     if Path("results/benchmark.csv").resolve() in {candidate.resolve() for candidate in candidates}:
         raise ConfigError(f"invalid config at baseline: {baseline} is this run's own results; copy them elsewhere first")
     table = next((candidate for candidate in candidates if candidate.is_file()), None)

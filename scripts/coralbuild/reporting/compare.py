@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from tabulate import tabulate
 
 from coralbuild.errors import BadInput
 from coralbuild.reporting.manifest import by_path, changed_upstream
-from coralbuild.reporting.table import COMPILED_MODEL
+from coralbuild.reporting.table import COMPILED_MODEL, benchmark_table_candidates
 from coralbuild.stages import STAGES
 
 KEY = ["dataset", "model", "artifact", "device"]
@@ -35,15 +36,12 @@ class Run:
 def load_run(path, label):
     """A run from a results folder (or the project folder holding `results/`) or its benchmark.csv."""
     path = Path(path)
-    if path.is_dir():
-        candidates = [path / "benchmark.csv", path / "results" / "benchmark.csv"]
-        table_path = next((candidate for candidate in candidates if candidate.is_file()), None)
-        if table_path is None:
-            raise BadInput(f"{path}: not a results folder ({label}): no benchmark.csv in it or in its results/")
-    elif path.is_file():
-        table_path = path
-    else:
+    if not path.exists():
         raise BadInput(f"{path}: no such file or folder ({label})")
+    table_path = path if path.is_file() else next(
+        (candidate for candidate in benchmark_table_candidates(path) if candidate.is_file()), None)
+    if table_path is None:
+        raise BadInput(f"{path}: not a results folder ({label}): no benchmark.csv in it or in its results/")
     try:
         table = pd.read_csv(table_path)
     except (ValueError, OSError) as error:  # not a CSV, empty, unreadable
@@ -64,9 +62,10 @@ def _read_manifest(path, label):
         return None
     try:
         manifest = json.loads(path.read_text())
-        manifest["artifacts"]  # noqa: B018 (the one key the comparison needs)
-    except (ValueError, KeyError, TypeError) as error:
+    except ValueError as error:
         raise BadInput(f"{path}: not a manifest of this workflow ({label}: {error})") from None
+    if not isinstance(manifest, dict) or "artifacts" not in manifest:  # the one key the comparison needs
+        raise BadInput(f"{path}: not a manifest of this workflow ({label}: no artifacts)")
     return manifest
 
 
@@ -107,6 +106,7 @@ class Figure:
     base: object
     new: object
     change: str  # how NEW differs, in the figure's own unit ("" when equal or not comparable)
+    within_noise: bool = False  # a latency that moved less than the runs' measured spread
 
 
 def compare_runs(base, new):
@@ -195,7 +195,7 @@ def _latency(old, new):
         return figure
     noise = latency_noise(old, new)
     if abs(current - base) <= noise:
-        return Figure(figure.name, base, current, f"{figure.change}, within noise ±{noise:.2g} ms")
+        return Figure(figure.name, base, current, f"{figure.change}, within noise ±{noise:.2g} ms", within_noise=True)
     return figure
 
 
@@ -294,7 +294,7 @@ def violations(rows, thresholds, base_label="BASE", new_label="NEW"):
         latency = figures["median_ms"]
         if thresholds.max_latency_ratio is not None and None not in (latency.base, latency.new) and latency.base > 0:
             ratio = latency.new / latency.base
-            if ratio > thresholds.max_latency_ratio and "within noise" not in latency.change:
+            if ratio > thresholds.max_latency_ratio and not latency.within_noise:
                 found.append(f"{name}: median latency {latency.base:.4g} -> {latency.new:.4g} ms ({ratio:.2f}x > "
                              f"--max-latency-ratio {thresholds.max_latency_ratio:g}, beyond the runs' noise)")
     if thresholds.no_new_cpu_ops:
@@ -391,8 +391,6 @@ def _why_text(reasons):
 
 def render(base, new, rows, found, thresholds, markdown=False):
     """The comparison as readable text, or as Markdown for a CI comment."""
-    from tabulate import tabulate  # only the renderers need it
-
     headers, body = table_rows(rows)
     lines = ["### Results compared" if markdown else "Results compared",
              f"BASE: `{base.table_path}`  NEW: `{new.table_path}`" if markdown else f"BASE: {base.table_path}\nNEW:  {new.table_path}",

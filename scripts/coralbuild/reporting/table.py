@@ -25,6 +25,13 @@ INTEGER_COLUMNS = {"threads", "warmup", "iterations", "min_runtime_version", "ed
                    "predicted_segments"}
 
 
+def benchmark_table_candidates(path):
+    """Where a run's benchmark table may be, given a results folder, the project folder holding
+    one, or the table itself."""
+    path = Path(path)
+    return [path] if path.suffix == ".csv" else [path / "benchmark.csv", path / "results" / "benchmark.csv"]
+
+
 def write_table(frame, path):
     """Write a results table atomically; counts and byte sizes stay integers even beside empty
     cells (a skipped row), and other figures keep 6 significant digits."""
