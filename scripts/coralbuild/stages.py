@@ -110,8 +110,6 @@ def upstream_config(config, rule, dataset=None, model=None, unused=()):
     }
     if rule in SUMMARY_RULES:
         return {part: config[part] for part in WHOLE_CONFIG}
-    if rule not in STAGES:  # code_digest: the code alone
-        return {}
     chosen = {}
     for part in sorted({part for upstream in upstream_rules(rule, unused) for part in STAGES[upstream].config}):
         if part == "model" and model is None:
