@@ -27,7 +27,8 @@ compare: $(VENV)/.installed
 	$(if $(BASE),,$(error BASE is not set: make compare BASE=path/to/earlier/results))
 	python scripts/compare_results.py $(BASE) $(NEW) $(ARGS)
 
-# Figures of the last run (per-stage time and memory, accuracy, sizes).
+# Figures of the last complete run (per-job and per-stage time and memory, accuracy, sizes),
+# against the targets of the config it ran, if that config has any (benchmarks/run_figures.py).
 figures: $(VENV)/.installed
 	python benchmarks/run_figures.py
 

@@ -8,8 +8,13 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# The working directory's config/config.yaml, else the workflow's own (a run with -d elsewhere).
-configfile: "config/config.yaml" if os.path.exists("config/config.yaml") else os.path.relpath(os.path.join(workflow.basedir, "config/config.yaml"))
+# The default run: the working directory's config/config.yaml, else the workflow's own (a run with
+# -d elsewhere). Files given with --configfile replace it: they alone are the config, and sections
+# they leave out take the schema's defaults (rules/common.smk). To build on the default run, name
+# it first: --configfile config/config.yaml config/tiny.yaml.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml" if os.path.exists("config/config.yaml") else os.path.relpath(os.path.join(workflow.basedir, "config/config.yaml"))
 
 
 report: "report/workflow.rst"

@@ -30,7 +30,9 @@ rule benchmark_cpu:
 
 rule benchmark_edgetpu:
     output:
-        "results/{dataset}/{model}/benchmark_edgetpu.csv",
+        table="results/{dataset}/{model}/benchmark_edgetpu.csv",
+        # Per device, the compiled model's per-class metrics and confusion matrix (as in metrics.json).
+        class_metrics="results/{dataset}/{model}/metrics_edgetpu.json",
     input:
         unpack(code("benchmark_edgetpu")),
         data=rules.prepare_dataset.output[0],
@@ -52,7 +54,8 @@ rule benchmark_edgetpu:
     shell:
         "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
         " --data {input.data:q} --devices {params.devices:q} {params.compiled:q} --reference {input.int8:q}"
-        " --settings {params.benchmark:q} --output {output:q} > {log:q} 2>&1"
+        " --settings {params.benchmark:q} --output {output.table:q} --class-metrics {output.class_metrics:q}"
+        " > {log:q} 2>&1"
 
 
 rule benchmark_table:

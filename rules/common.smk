@@ -7,6 +7,7 @@ from pathlib import Path
 from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
@@ -17,14 +18,36 @@ from coralbuild.edgetpu.compiler import (DECISION_VARIABLE, HOW_TO_GET_ONE, deci
                                          find_compiler)
 
 
+def run_jobs_with_this_python():
+    """The jobs' shell commands call `python`: make it the interpreter running Snakemake, which has
+    the workflow's packages whether or not its environment was activated (.venv/bin/snakemake), by
+    putting its folder first on the PATH the jobs inherit. Under --sdm conda each job's shell
+    command activates its own environment, whose python then comes first."""
+    folder = os.path.dirname(sys.executable)
+    if not os.path.exists(os.path.join(folder, "python")):
+        if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+            return
+        raise WorkflowError(f"the jobs run `python`, and this Snakemake's Python ({sys.executable}) has no `python` "
+                            "beside it: run the Snakemake of the project's virtual environment (`make run` creates it; "
+                            "then .venv/bin/snakemake), or use --sdm conda")
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    if path[0] != folder:  # a job of this run (remote mode) parses this file again
+        os.environ.update(PATH=os.pathsep.join([folder, *path]))
+
+
+run_jobs_with_this_python()
+
+
 def check_config(config):
-    """Check the config against config/schema.yaml and its dataset sources; one clear line if bad."""
+    """Check the config against config/schema.yaml and its dataset sources, one clear line if bad,
+    and fill in the schema's defaults of the sections and keys it leaves out."""
     try:
         wf.check_registered_names(config)
         validate(config, "../config/schema.yaml", set_default=False)
+        wf.fill_defaults(config, Path(workflow.basedir) / "config/schema.yaml")
         wf.check_dataset_sources(config["datasets"])
         wf.check_models(config)
-        wf.baseline_table(config.get("baseline"))
+        wf.baseline_table(config["baseline"])
     except WorkflowError as error:
         # snakemake.utils.validate wraps the jsonschema error, whose key path we want.
         cause = error.__context__ if isinstance(error.__context__, ValidationError) else None
@@ -70,7 +93,7 @@ wildcard_constraints:
 # Model names by source, for the rules only some of them take.
 TRAINED = wf.trained_models(config)
 # An earlier run's benchmark table to compare with (config `baseline`), or None.
-BASELINE = wf.baseline_table(config.get("baseline"))
+BASELINE = wf.baseline_table(config["baseline"])
 TRAINED_MODELS = wf.alternatives(TRAINED)
 INT8_MODELS = wf.alternatives([name for name in config["models"] if name not in TRAINED])
 
@@ -99,6 +122,12 @@ def brought_model(wildcards):
     """The file a brought model comes from, as the named input `source` (none for built models)."""
     source = model_settings(wildcards).get("source")
     return {"source": source} if source else {}
+
+
+def pretrained_weights(wildcards):
+    """The weights file a model starts from, as the named input `weights` (none for imagenet or scratch)."""
+    weights = wf.weights_file(model_settings(wildcards))
+    return {"weights": weights} if weights else {}
 
 
 def trained_artifacts(wildcards):

@@ -26,6 +26,9 @@ rule prepare_dataset:
         format=lambda w: dataset_settings(w).get("format", "idx"),
         source=lambda w, input: stages.as_json(wf.dataset_source(dataset_settings(w), input)),
         settings=lambda w: stages.as_json(stages.split_settings(dataset_settings(w))),
+        # An image folder's sha256, in place of its images as inputs (thousands of names in the
+        # job's printout): an edited, added or removed image changes it, a touched one does not.
+        source_sha256=lambda w: wf.dataset_source_digest(w.dataset, dataset_settings(w)),
     # Images are decoded on this many threads (capped by --cores).
     threads: 8
     log:

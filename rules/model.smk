@@ -11,6 +11,7 @@ rule train:
     input:
         unpack(code("train")),
         unpack(brought_model),
+        unpack(pretrained_weights),
         data=rules.prepare_dataset.output[0],
     params:
         model=lambda w: stages.as_json(stages.architecture_settings(model_settings(w))),
@@ -25,7 +26,7 @@ rule train:
     conda:
         "../envs/tensorflow.yaml"
     shell:
-        "python {input.script:q} --data {input.data:q} --model-settings {params.model:q}"
+        "python {input.script:q} --data {input.data:q} --name {wildcards.model:q} --model-settings {params.model:q}"
         " --train-settings {params.train:q} --threads {threads}"
         " --model {output.model:q} --history {output.history:q} --state {params.state:q} > {log:q} 2>&1"
 
@@ -105,6 +106,8 @@ rule evaluate:
         input_range=lambda w: wf.input_range(w.model, model_settings(w)),
         tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
         keras=lambda w, input: [f"--keras={input.keras}"] if "keras" in input.keys() else [],
+        # Models quantized here: metrics.json records how many training images calibrated them.
+        calibration=lambda w: [f"--representative-samples={config['quantize']['representative_samples']}"] if w.model in TRAINED else [],
     log:
         "results/{dataset}/{model}/logs/evaluate.log",
     benchmark:
@@ -113,7 +116,7 @@ rule evaluate:
         "../envs/tensorflow.yaml"
     shell:
         "python {input.script:q} --data {input.data:q} {params.keras:q} --input-range {params.input_range}"
-        " --tflite {params.tflite:q} --output {output:q} > {log:q} 2>&1"
+        " --tflite {params.tflite:q} {params.calibration:q} --output {output:q} > {log:q} 2>&1"
 
 
 rule import_int8:

@@ -26,9 +26,18 @@ rule plot_results:
             "results/plots/training_curves.png", caption="../report/training_curves.rst", category="Plots"
         ),
         edgetpu_ops=report("results/plots/edgetpu_ops.png", caption="../report/edgetpu_ops.rst", category="Plots"),
+        per_class_recall=report(
+            "results/plots/per_class_recall.png", caption="../report/per_class_recall.rst", category="Plots"
+        ),
+        # One per model, in the order of the metrics input.
+        confusion_matrices=[
+            report(path, caption="../report/confusion_matrix.rst", category="Confusion matrices (int8)")
+            for path in all_models("results/plots/confusion_matrix_{dataset}_{model}.png")
+        ],
     input:
         unpack(code("plot_results")),
         table="results/benchmark.csv",
+        metrics=all_models("results/{dataset}/{model}/metrics.json"),
         histories=all_models("results/{dataset}/{model}/history.csv", TRAINED),
     log:
         "results/logs/plot_results.log",
@@ -37,9 +46,11 @@ rule plot_results:
     conda:
         "../envs/plots.yaml"
     shell:
-        "python {input.script:q} --table {input.table:q} --histories {input.histories:q}"
+        "python {input.script:q} --table {input.table:q} --metrics {input.metrics:q} --histories {input.histories:q}"
         " --latency {output.latency:q} --accuracy-vs-size {output.accuracy_vs_size:q}"
-        " --training-curves {output.training_curves:q} --edgetpu-ops {output.edgetpu_ops:q} > {log:q} 2>&1"
+        " --training-curves {output.training_curves:q} --edgetpu-ops {output.edgetpu_ops:q}"
+        " --per-class-recall {output.per_class_recall:q} --confusion-matrices {output.confusion_matrices:q}"
+        " > {log:q} 2>&1"
 
 
 # Plain strings: a file taken from rules.X.output carries its rule, and one such file among the
@@ -61,7 +72,9 @@ rule manifest:
         trained=TRAINED,
         benchmark_rules=BENCHMARK_RULES,
         plots=PLOTS,
-        brought=stages.as_json({name: model["source"] for name, model in config["models"].items() if "source" in model}),
+        # Files you bring: models (`source`) and pretrained weights (`weights: <path>`).
+        brought=stages.as_json({name: model.get("source") or wf.weights_file(model) for name, model in config["models"].items()
+                                if model.get("source") or wf.weights_file(model)}),
     log:
         "results/logs/manifest.log",
     benchmark:

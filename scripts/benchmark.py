@@ -1,7 +1,8 @@
 """Benchmark one model's artifacts on devices into tidy CSV rows, each measured in a child process.
 
-CPU rows take accuracy from the evaluate stage (agreement with Keras); Edge TPU rows measure the
-compiled model's accuracy on the device and its agreement with the int8 model on the CPU.
+CPU rows take accuracy and balanced accuracy from the evaluate stage (agreement with Keras); Edge
+TPU rows measure the compiled model's on the device, and its agreement with the int8 model on the
+CPU; its per-class metrics and confusion matrix go to --class-metrics.
 """
 
 import argparse
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from coralbuild.atomic import write_text
+from coralbuild.data.prepared import class_names
 from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.measure.measurement import measure_in_child
 from coralbuild.reporting.table import COMPILED_MODEL, MEASUREMENT_COLUMNS, read_compile_record, write_table
@@ -32,6 +35,7 @@ def parse_args(argv):
     edgetpu.add_argument("--edgetpu-folder", help="the compile stage's folder")
     edgetpu.add_argument("--no-compiled-model", help="why there is no compile folder")
     edgetpu.add_argument("--reference", help="the int8 model, run on the CPU for the agreement")
+    edgetpu.add_argument("--class-metrics", help="JSON to write: the compiled model's per-class metrics per device")
     return parser.parse_args(argv)
 
 
@@ -52,8 +56,8 @@ def cpu_row(args, metrics, artifact, path):
     evaluated = metrics.get(artifact, {})
     if row["status"] == "measured" and evaluated.get("accuracy") is not None:
         agreement = evaluated.get("agreement_with_keras")
-        row.update(accuracy=evaluated["accuracy"], agreement=agreement,
-                   agreement_reference="keras" if agreement is not None else None)
+        row.update(accuracy=evaluated["accuracy"], balanced_accuracy=evaluated.get("balanced_accuracy"),
+                   agreement=agreement, agreement_reference="keras" if agreement is not None else None)
     return row
 
 
@@ -81,10 +85,12 @@ def main(argv=None):
         rows.append({**identity, "artifact": artifact, "device": "cpu", "size_bytes": Path(path).stat().st_size,
                      **cpu_row(args, metrics, artifact, path)})
     edgetpu_devices = [device for device in args.devices if device != "cpu"]
+    class_metrics = {}  # device -> the compiled model's metrics there, or why there are none
     if edgetpu_devices and (args.edgetpu_folder or args.no_compiled_model):
         path, missing = compiled_model(args)
         for device in edgetpu_devices:
             row = {"status": f"skipped: {missing}"} if path is None else edgetpu_row(args, path, device)
+            class_metrics[device] = row.pop("class_metrics", None) or {"status": row["status"]}
             size = path.stat().st_size if path is not None else None
             rows.append({**identity, "artifact": "edgetpu", "device": device, "size_bytes": size, **row})
     for row in rows:
@@ -93,6 +99,9 @@ def main(argv=None):
         print(f"{row['artifact']} on {row['device']}: {row['status']}"
               + (f", median {row['median_ms']:.4f} ms" if row["status"] == "measured" else ""))
     write_table(pd.DataFrame(rows).reindex(columns=MEASUREMENT_COLUMNS), args.output)
+    if args.class_metrics:
+        per_device = {"classes": class_names(args.data), "devices": class_metrics}
+        write_text(args.class_metrics, json.dumps(per_device, indent=2) + "\n")
 
 
 if __name__ == "__main__":

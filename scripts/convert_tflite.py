@@ -7,7 +7,7 @@ import numpy as np
 
 from coralbuild.atomic import atomic_output, write_text
 from coralbuild.data.prepared import class_names, load_split
-from coralbuild.errors import BadInput, reports_bad_input
+from coralbuild.errors import reports_bad_input
 
 
 def parse_args(argv):
@@ -27,10 +27,13 @@ def parse_args(argv):
 
 
 def representative_images(data_path, count):
-    """The first `count` training images (the split is already a seeded shuffle)."""
+    """The first `count` training images (the split is already a seeded shuffle); all of them,
+    saying so, when there are fewer (a small photo folder). evaluate.py records the count used."""
     images = load_split(data_path)["x_train"]
     if count > len(images):
-        raise BadInput(f"quantize.representative_samples is {count} but {data_path} has {len(images)} training images")
+        print(f"quantize.representative_samples is {count} but {data_path} has {len(images)} training images: "
+              f"calibrating on all {len(images)}")
+        count = len(images)
     return np.asarray(images[:count])
 
 

@@ -1,4 +1,6 @@
-"""Test-set accuracy of the Keras model and of each .tflite, and their top-1 agreement with Keras."""
+"""Test-set metrics of the Keras model and of each .tflite (accuracy, balanced and top-5 accuracy,
+per-class precision, recall and F1, the confusion matrix), their top-1 agreement with Keras, and
+the per-class recall the int8 model lost or gained against float32."""
 
 import argparse
 import json
@@ -6,8 +8,9 @@ import json
 import numpy as np
 
 from coralbuild.atomic import write_text
-from coralbuild.data.prepared import class_names, load_split
+from coralbuild.data.prepared import load_info, load_split
 from coralbuild.errors import reports_bad_input
+from coralbuild.measure.classification import TOP_K, classification_metrics, ranked_classes, recall_change
 from coralbuild.reporting.manifest import installed_versions
 
 BATCH = 256  # test images per Keras predict call: memory stays flat whatever the test set's size
@@ -21,26 +24,39 @@ def parse_args(argv):
                         help="the float pixel range the model takes")
     parser.add_argument("--tflite", nargs="+", default=[], metavar="ARTIFACT=PATH",
                         help="named .tflite models, e.g. int8=model_int8.tflite")
+    parser.add_argument("--representative-samples", type=int,
+                        help="quantize.representative_samples of a model quantized here (the calibration images asked for)")
     parser.add_argument("--output", required=True, help="metrics (JSON)")
     return parser.parse_args(argv)
 
 
-def artifact_metrics(predicted, labels, reference):
-    """Accuracy, and top-1 agreement with the Keras model when there is one."""
-    metrics = {"accuracy": float(np.mean(predicted == labels))}
+def artifact_metrics(ranked, labels, classes, reference):
+    """The classification metrics of one model's ranked predictions, and its top-1 agreement with
+    the Keras model when there is one."""
+    metrics = classification_metrics(labels, ranked, classes)
     if reference is not None:
-        metrics["agreement_with_keras"] = float(np.mean(predicted == reference))
+        metrics["agreement_with_keras"] = float(np.mean(ranked[:, 0] == reference))
     return metrics
 
 
-def keras_labels(path, images, input_range):
+def keras_ranked(path, images, input_range, k):
+    """The `k` best classes of every test image by the Keras model, best first."""
     from coralbuild.models.export import load_checkpoint
     from coralbuild.models.preprocessing import to_model_input
 
     model = load_checkpoint(path)
     batches = (model.predict_on_batch(to_model_input(images[start:start + BATCH], input_range))
                for start in range(0, len(images), BATCH))
-    return np.concatenate([np.argmax(scores, axis=1) for scores in batches])
+    return np.concatenate([ranked_classes(scores, k) for scores in batches])
+
+
+def calibration(requested, training_images):
+    """How many training images calibrated the int8 model: quantize_int8 takes all of them when
+    there are fewer than requested (convert_tflite.representative_images)."""
+    used = min(requested, training_images)
+    note = None if used == requested else (f"calibrated on all {used} training images, fewer than "
+                                           f"quantize.representative_samples ({requested})")
+    return {"representative_samples": requested, "training_images": training_images, "used": used, "note": note}
 
 
 def input_quantization(interpreter):
@@ -52,21 +68,34 @@ def input_quantization(interpreter):
             "pixel_range": [float((0 - offset - zero_point) * scale), float((255 - offset - zero_point) * scale)]}
 
 
+def summary_line(metrics):
+    """The figures of one artifact worth a log line (the per-class tables are in the JSON)."""
+    keys = ("accuracy", "balanced_accuracy", f"top{TOP_K}_accuracy", "agreement_with_keras")
+    return ", ".join(f"{key} {metrics[key]:.4f}" for key in keys if metrics.get(key) is not None)
+
+
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
-    from coralbuild.measure.inference import input_fits, load_interpreter, output_fits, predict_labels
+    from coralbuild.measure.inference import input_fits, load_interpreter, output_fits, predict_ranked
 
     split = load_split(args.data)
     images, labels = split["x_test"], split["y_test"]
-    classes = class_names(args.data)
+    info = load_info(args.data)
+    classes = info["classes"]
+    k = min(TOP_K, len(classes))
     # The tools this environment (the one that trains and converts) has, for the manifest.
     metrics = {"test_examples": int(len(labels)), "classes": classes, "input_range": list(args.input_range),
-               "versions": installed_versions(), "artifacts": {}}
+               "versions": installed_versions(), "dataset_warnings": info.get("warnings", []), "artifacts": {}}
+    if args.representative_samples is not None:
+        metrics["calibration"] = calibration(args.representative_samples, len(split["x_train"]))
+        print(f"calibration: {metrics['calibration']['note'] or f'{args.representative_samples} training images'}")
     reference = None
     if args.keras:
-        reference = keras_labels(args.keras, images, args.input_range)
-        metrics["artifacts"]["keras"] = {"accuracy": float(np.mean(reference == labels))}
+        ranked = keras_ranked(args.keras, images, args.input_range, k)
+        reference = ranked[:, 0]
+        metrics["artifacts"]["keras"] = artifact_metrics(ranked, labels, classes, None)
+        print(f"keras: {summary_line(metrics['artifacts']['keras'])}")
     for named in args.tflite:
         name, path = named.split("=", 1)
         interpreter = load_interpreter(path)
@@ -75,11 +104,19 @@ def main(argv=None):
             metrics["artifacts"][name] = {"accuracy": None, "not_evaluated": misfit}
             print(f"{name}: not evaluated: {misfit}")
             continue
-        predicted = predict_labels(interpreter, images, args.input_range)
-        metrics["artifacts"][name] = artifact_metrics(predicted, labels, reference)
+        ranked = predict_ranked(interpreter, images, args.input_range, k)
+        metrics["artifacts"][name] = artifact_metrics(ranked, labels, classes, reference)
         if interpreter.get_input_details()[0]["dtype"] != np.float32:
             metrics["artifacts"][name]["input_quantization"] = input_quantization(interpreter)
-        print(f"{name}: {metrics['artifacts'][name]}")
+        print(f"{name}: {summary_line(metrics['artifacts'][name])}")
+    evaluated = {name: figures for name, figures in metrics["artifacts"].items() if "per_class" in figures}
+    if {"float32", "int8"} <= set(evaluated):
+        changes = recall_change(evaluated["float32"], evaluated["int8"], classes, ("float32", "int8"))
+        metrics["int8_recall_change"] = changes
+        print("int8 recall against float32, worst first (points): "
+              + ", ".join(f"{change['class']} {100 * change['change']:+.2f}" for change in changes[:5]))
+    for warning in metrics["dataset_warnings"]:
+        print(f"warning: dataset: {warning}")
     write_text(args.output, json.dumps(metrics, indent=2) + "\n")
 
 

@@ -1,6 +1,8 @@
-"""Draw the report's figures from the final table and the training histories."""
+"""Draw the report's figures from the final table, the models' metrics and the training histories."""
 
 import argparse
+import json
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -10,27 +12,43 @@ from coralbuild.atomic import atomic_output
 from coralbuild.errors import reports_bad_input
 
 
+def model_key(path):
+    """(dataset, model) of a file in results/<dataset>/<model>/."""
+    return Path(path).parent.parent.name, Path(path).parent.name
+
+
 @reports_bad_input
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--table", required=True, help="results/benchmark.csv")
     parser.add_argument("--histories", nargs="*", default=[],
                         help="results/<dataset>/<model>/history.csv files (of trained models)")
+    parser.add_argument("--metrics", nargs="+", required=True, help="results/<dataset>/<model>/metrics.json files")
     parser.add_argument("--latency", required=True)
     parser.add_argument("--accuracy-vs-size", required=True)
     parser.add_argument("--training-curves", required=True)
     parser.add_argument("--edgetpu-ops", required=True)
+    parser.add_argument("--per-class-recall", required=True)
+    parser.add_argument("--confusion-matrices", nargs="+", required=True,
+                        help="one figure per --metrics file, in the same order: its int8 model's confusion matrix")
     args = parser.parse_args(argv)
+    if len(args.confusion_matrices) != len(args.metrics):
+        parser.error(f"{len(args.metrics)} --metrics files but {len(args.confusion_matrices)} --confusion-matrices")
     table = pd.read_csv(args.table)
-    histories = {f"{Path(path).parent.parent.name}/{Path(path).parent.name}": pd.read_csv(path)
-                 for path in args.histories}
+    histories = {"/".join(model_key(path)): pd.read_csv(path) for path in args.histories}
     histories = {label: history for label, history in histories.items() if len(history)}  # 0 epochs: no curve
-    for draw, source, output in [(plots.latency, table, args.latency),
-                                 (plots.accuracy_vs_size, table, args.accuracy_vs_size),
-                                 (plots.training_curves, histories, args.training_curves),
-                                 (plots.edgetpu_ops, table, args.edgetpu_ops)]:
+    metrics = {model_key(path): json.loads(Path(path).read_text()) for path in args.metrics}
+    figures = [(plots.latency, table, args.latency),
+               (plots.accuracy_vs_size, table, args.accuracy_vs_size),
+               (plots.training_curves, histories, args.training_curves),
+               (plots.edgetpu_ops, table, args.edgetpu_ops),
+               (plots.per_class_recall, metrics, args.per_class_recall)]
+    for path, output in zip(args.metrics, args.confusion_matrices):
+        key = model_key(path)
+        figures.append((partial(plots.confusion_matrix, dataset=key[0], model=key[1]), metrics[key], output))
+    for draw, source, output in figures:
         with atomic_output(output) as temporary:
-            draw(source, temporary)
+            draw(source, path=temporary)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Write the summary table (results/summary.csv): per model, size, accuracy and median latency of
-each artifact side by side; a row that was not measured shows its status instead of a latency."""
+"""Write the summary table (results/summary.csv): per model, size, accuracy, balanced accuracy and
+median latency of each artifact side by side (a row that was not measured shows its status
+instead of a latency), and the dataset's warnings."""
 
 import argparse
 import json
@@ -19,10 +20,9 @@ def main(argv=None):
     parser.add_argument("--metrics", nargs="+", required=True, help="results/<dataset>/<model>/metrics.json files")
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
-    keras_accuracy = {(Path(path).parent.parent.name, Path(path).parent.name):
-                      json.loads(Path(path).read_text())["artifacts"].get("keras", {}).get("accuracy")
-                      for path in args.metrics}
-    summary = summarize(pd.read_csv(args.table), keras_accuracy)
+    metrics = {(Path(path).parent.parent.name, Path(path).parent.name): json.loads(Path(path).read_text())
+               for path in args.metrics}
+    summary = summarize(pd.read_csv(args.table), metrics)
     write_table(summary, args.output)
     print(summary.to_string(index=False))
 

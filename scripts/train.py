@@ -6,15 +6,17 @@ from pathlib import Path
 
 from coralbuild.atomic import atomic_output
 from coralbuild.data.prepared import class_names, load_split
-from coralbuild.errors import reports_bad_input
+from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.models.keras_archive import normalize_keras_archive
 from coralbuild.models.sources import model_source
+from coralbuild.models.sources.architecture import weights_file
 from coralbuild.workflow import code_files
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", required=True, help="prepared dataset folder")
+    parser.add_argument("--name", default="model", help="the model's name in the config (for messages)")
     parser.add_argument("--model-settings", type=json.loads, required=True, help="models.<name> section (JSON)")
     parser.add_argument("--train-settings", type=json.loads, required=True,
                         help="train section merged with the model's own overrides (JSON)")
@@ -27,9 +29,9 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def starting_model(settings, image_shape, num_classes, seed):
-    """The model before training: built from its architecture, or the one you brought (checked
-    against the dataset's images and classes)."""
+def starting_model(name, settings, image_shape, num_classes, seed):
+    """The model before training: built from its architecture (with its pretrained weights), or
+    the one you brought (checked against the dataset's images and classes)."""
     if "source" in settings:
         from coralbuild.models.sources.keras_model import check_fits, load
 
@@ -38,7 +40,10 @@ def starting_model(settings, image_shape, num_classes, seed):
         return model
     from coralbuild.models.architectures import build_model
 
-    return build_model(settings, image_shape, num_classes, seed)
+    try:
+        return build_model(settings, image_shape, num_classes, seed)
+    except BadInput as error:
+        raise BadInput(f"models.{name}: {error}") from None
 
 
 @reports_bad_input
@@ -49,14 +54,16 @@ def main(argv=None):
 
     configure_tensorflow(args.threads, args.train_settings["seed"])
     split = load_split(args.data)
-    model = starting_model(args.model_settings, split["x_train"].shape[1:], len(class_names(args.data)),
+    model = starting_model(args.name, args.model_settings, split["x_train"].shape[1:], len(class_names(args.data)),
                            args.train_settings["seed"])
     model.summary(print_fn=print)
     code = code_files(__file__)
-    fingerprint = training_fingerprint(args.data, args.model_settings, args.train_settings, code)
-    state = TrainingState(args.state, fingerprint)
-    source = model_source("model", args.model_settings)
-    history = train(model, split, args.train_settings, args.threads, state, source.input_range(args.model_settings))
+    weights = weights_file(args.model_settings)
+    fingerprint = training_fingerprint(args.data, args.model_settings, args.train_settings, code, weights)
+    state = TrainingState(args.state, fingerprint, keep=args.train_settings.get("keep", "best"))
+    source = model_source(args.name, args.model_settings)
+    history = train(model, split, args.train_settings, args.threads, state,
+                    source.input_range(args.model_settings), args.model_settings)
     with atomic_output(args.model) as temporary:
         as_saved = temporary.with_suffix(".as-saved.keras")  # named like a temporary: removed if left behind
         try:

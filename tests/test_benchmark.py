@@ -66,7 +66,8 @@ def benchmark(tmp_path, data, *extra, settings=SETTINGS, **variables):
 
 def cpu_arguments(tmp_path):
     metrics = tmp_path / "metrics.json"
-    metrics.write_text(json.dumps({"artifacts": {"int8": {"accuracy": 0.9, "agreement_with_keras": 0.95}}}))
+    metrics.write_text(json.dumps({"artifacts": {"int8": {"accuracy": 0.9, "balanced_accuracy": 0.88,
+                                                          "agreement_with_keras": 0.95}}}))
     return ["--tflite", f"int8={INT8}", "--metrics", metrics]
 
 
@@ -83,17 +84,47 @@ def test_cpu_rows_are_real_measurements(tmp_path, data):
     assert 0 < cpu.min_ms <= cpu.median_ms <= cpu.p90_ms <= cpu.p99_ms <= cpu.max_ms
     assert cpu.first_invoke_ms > 0 and cpu.load_ms > 0 and cpu.throughput_per_s > 0
     assert cpu.size_bytes == INT8.stat().st_size and cpu.agreement_reference == "keras"
+    assert (cpu.accuracy, cpu.balanced_accuracy, cpu.agreement) == (0.9, 0.88, 0.95)  # from metrics.json
     assert cpu.interpreter.startswith("ai-edge-litert ") and cpu.python_version == sys.version.split()[0]
     assert isinstance(cpu.host_cpu, str) and cpu.host_cpu
 
 
 def test_without_a_runtime_library_the_edgetpu_row_says_so_and_holds_no_numbers(tmp_path, data, compiled_folder):
     result, table = benchmark(tmp_path, data, "--edgetpu-folder", compiled_folder, "--reference", INT8,
+                              "--class-metrics", tmp_path / "metrics_edgetpu.json",
                               LD_LIBRARY_PATH=str(tmp_path))  # a folder without the library
     assert result.returncode == 0, result.stderr
     edgetpu = row(table, "edgetpu", "usb")
     assert edgetpu.status.startswith("skipped: no Edge TPU runtime library (libedgetpu.so.1")
     assert edgetpu[FIGURES].isna().all()
+    # No per-class metrics either: the file says why, per device.
+    assert json.loads((tmp_path / "metrics_edgetpu.json").read_text()) == {
+        "classes": [str(digit) for digit in range(10)], "devices": {"usb": {"status": edgetpu.status}}}
+
+
+def test_a_measured_edgetpu_row_has_balanced_accuracy_and_per_class_metrics(tmp_path, data, compiled_folder,
+                                                                            monkeypatch):
+    """No device here: the Edge TPU's measurement runs on the CPU (the compiled model is the int8
+    model), the rest of the script as it is."""
+    import benchmark as script
+    from coralbuild.data.prepared import load_split
+    from coralbuild.measure.classification import classification_metrics
+    from coralbuild.measure.inference import load_interpreter, predict_ranked
+
+    on_cpu = script.measure_in_child
+    monkeypatch.setattr(script, "measure_in_child", lambda request, timeout_s: on_cpu({**request, "device": "cpu"}, timeout_s))
+    output, class_metrics = tmp_path / "rows.csv", tmp_path / "metrics_edgetpu.json"
+    script.main(["--dataset", "d", "--model", "m", "--data", str(data), "--devices", "usb", "--settings",
+                 json.dumps(SETTINGS), "--edgetpu-folder", str(compiled_folder), "--reference", str(INT8),
+                 "--class-metrics", str(class_metrics), "--output", str(output)])
+    split = load_split(data)
+    expected = classification_metrics(split["y_test"], predict_ranked(load_interpreter(INT8), split["x_test"], (0.0, 1.0), 5),
+                                      [str(digit) for digit in range(10)])
+    edgetpu = row(pd.read_csv(output), "edgetpu", "usb")
+    assert edgetpu.status == "measured" and edgetpu.agreement == 1.0 and edgetpu.agreement_reference == "int8 on cpu"
+    assert edgetpu.accuracy == pytest.approx(expected["accuracy"])
+    assert edgetpu.balanced_accuracy == pytest.approx(expected["balanced_accuracy"])
+    assert json.loads(class_metrics.read_text())["devices"]["usb"] == expected
 
 
 @pytest.fixture(scope="module")

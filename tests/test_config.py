@@ -5,11 +5,13 @@ import yaml
 from jsonschema import Draft202012Validator
 from snakemake.utils import update_config
 
-from conftest import PROJECT, run_snakemake
-from coralbuild.workflow import describe_validation_error
+from conftest import PROJECT, run_snakemake, write_image_folder
+from coralbuild.workflow import describe_validation_error, fill_defaults
 
 DEFAULT = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())
-VALIDATOR = Draft202012Validator(yaml.safe_load((PROJECT / "config" / "schema.yaml").read_text()))
+SCHEMA_PATH = PROJECT / "config" / "schema.yaml"
+SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
+VALIDATOR = Draft202012Validator(SCHEMA)
 
 
 def first_error(config):
@@ -53,7 +55,7 @@ def test_default_and_tiny_configs_are_valid():
     (["models", "a/b"], {"architecture": "mlp", "hidden_units": [8], "dropout": 0.1}, "invalid config at models: 'a/b' does not match"),
     (["models", "my model;rm"], {"architecture": "mlp", "hidden_units": [8], "dropout": 0.1}, "invalid config at models: 'my model;rm' does not match"),
     (["quantize", "io_type"], "float16", "invalid config at quantize.io_type: 'float16' is not one of ['uint8', 'int8']"),
-    (["benchmark", "iterations"], KeyError, "invalid config at benchmark: 'iterations' is a required property"),
+    (["datasets"], KeyError, "invalid config at (top level): 'datasets' is a required property"),
     (["datasets", "mnist", "sha256", "train_images"], "abc", "invalid config at datasets.mnist.sha256.train_images: 'abc' does not match"),
     (["datasets", "mnist", "url"], "https://example.org/", "invalid config at datasets.mnist: 'download_sha256' is a dependency of 'url'"),
 ])
@@ -62,8 +64,9 @@ def test_schema_names_the_bad_key(path, value, message):
 
 
 def run_dry(project, config_text):
+    """A dry run of the default config with `config_text` merged over it."""
     (project / "bad.yaml").write_text(config_text)
-    return run_snakemake(project, "-n", "--cores", "1", "--configfile", "bad.yaml")
+    return run_snakemake(project, "-n", "--cores", "1", "--configfile", "config/config.yaml", "bad.yaml")
 
 
 @pytest.mark.parametrize("config_text, message", [
@@ -77,6 +80,14 @@ def run_dry(project, config_text):
     ("datasets: {mnist: {image_size: [24, 24]}}\nmodels: {m: {architecture: mobilenet_v2}}",
      "invalid config at datasets.mnist.image_size: 24x24 is too small for model m (mobilenet_v2), the minimum is 32x32"),
     ("models: {given: {source: nowhere.tflite}}", "invalid config at models.given.source: nowhere.tflite not found"),
+    ("models: {m: {architecture: mobilenet_v2, weights: nowhere.h5}}",
+     "invalid config at models.m.weights: nowhere.h5 not found (imagenet, null, or the path of a no-top weights file)"),
+    ("models: {m: {architecture: mobilenet_v2, alpha: 0.6, weights: imagenet}}",
+     "invalid config at models.m.weights: Keras has ImageNet weights for mobilenet_v2 at alpha 0.35, 0.5, 0.75, 1.0, 1.3 and 1.4, not 0.6"),
+    ("models: {m: {architecture: mobilenet_v3_small, minimalistic: true, alpha: 0.75, weights: imagenet}}",
+     "invalid config at models.m.weights: Keras has ImageNet weights for minimalistic MobileNetV3 at alpha 1.0, not 0.75"),
+    ("models: {m: {architecture: mobilenet_v2, fine_tune: {frozen_epochs: 2}}}",
+     "invalid config at models.m.fine_tune: fine-tuning needs pretrained weights (set weights: imagenet or a weights file)"),
     ("models: {both: {architecture: mlp, hidden_units: [8], dropout: 0.1, source: x.keras}}",
      "invalid config at models.both: give exactly one of 'architecture' or 'source'"),
     ("models: {odd: {source: model.onnx}}", "invalid config at models.odd.source: model.onnx is not a .keras file"),
@@ -94,3 +105,47 @@ def test_snakemake_stops_with_one_line_naming_the_key(project_copy, config_text,
     line = next(line for line in output.splitlines() if message in line)
     assert "{" not in line.split(message)[0]  # no schema dump before the message
     assert not (project_copy / "results").exists()
+
+
+def section_default(section, key):
+    return SCHEMA["properties"][section]["properties"][key]["default"]
+
+
+def test_left_out_sections_and_keys_take_the_schema_defaults():
+    cnn = {**DEFAULT["models"]["cnn"], "train": {"epochs": 2}}
+    config = {"datasets": copy.deepcopy(DEFAULT["datasets"]), "models": {"cnn": cnn},
+              "train": {"epochs": 3}, "compile": {"extra_args": ["-a"]}}
+    fill_defaults(config, SCHEMA_PATH)
+    assert first_error(config) is None  # the defaults are valid values
+    assert set(config) == set(SCHEMA["properties"])
+    # Given values stay; the keys left out of a given section are filled.
+    assert config["train"]["epochs"] == 3 and config["compile"]["extra_args"] == ["-a"]
+    assert config["train"]["batch_size"] == section_default("train", "batch_size")
+    assert config["compile"]["timeout_s"] == section_default("compile", "timeout_s")
+    assert config["benchmark"]["iterations"] == section_default("benchmark", "iterations")
+    # A model's own train section holds only its overrides: a default there would override the
+    # top-level section's value.
+    assert config["models"]["cnn"]["train"] == {"epochs": 2}
+    assert config["datasets"] == DEFAULT["datasets"]
+
+
+def test_an_own_config_in_another_folder_is_the_whole_config(project_copy, tmp_path):
+    """--configfile alone: nothing of config/config.yaml (MNIST, model mlp) is planned, and the
+    sections the file leaves out reach the jobs with the schema's defaults."""
+    write_image_folder(tmp_path / "photos", per_class=6, size=(12, 12))
+    own = tmp_path / "elsewhere" / "my.yaml"
+    own.parent.mkdir()
+    own.write_text(yaml.safe_dump({
+        "datasets": {"photos": {"format": "image_folder", "path": str(tmp_path / "photos"), "image_size": [12, 12],
+                                "color": "rgb", "test_size": 2, "validation_size": 1, "seed": 0}},
+        "models": {"small": {"architecture": "cnn", "conv_filters": [4], "kernel_size": 3, "dense_units": []}},
+        "train": {"epochs": 1},
+    }))
+    result = run_snakemake(project_copy, "-n", "-p", "--cores", "1", "--configfile", own)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "results/photos/small/model.keras" in output
+    assert "mnist" not in output and "mlp" not in output
+    train_command = next(line for line in output.splitlines() if "python scripts/train.py" in line)
+    assert '"epochs":1' in train_command
+    assert f'"batch_size":{section_default("train", "batch_size")}' in train_command

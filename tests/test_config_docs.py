@@ -50,3 +50,40 @@ def test_every_registered_name_is_documented():
 
     for name in list(FORMATS) + list(ARCHITECTURES):
         assert f"`{name}`" in README, name
+
+
+# "default `5`", "`auto` (default)", "`false` (the default): ..."
+DOCUMENTED_DEFAULT = re.compile(r"default `([^`]*)`|`([^`]*)` \((?:the )?default\b", re.IGNORECASE)
+
+
+def documented_defaults():
+    """(section, key) -> the defaults the README states in the key's table row, or in the
+    section's own text for key None, for each `## \\`section\\`` heading."""
+    found = {}
+    for section, body in re.findall(r"^## `([a-z_]+)`\n(.*?)(?=^## |\Z)", README, re.MULTILINE | re.DOTALL):
+        for line in body.splitlines():
+            row = re.match(r"\| `([a-z_0-9]+)` \|(.*)", line)
+            key, text = (row.group(1), row.group(2)) if row else (None, line)
+            values = [yaml.safe_load(first or second) for first, second in DOCUMENTED_DEFAULT.findall(text)]
+            if values:
+                found.setdefault((section, key), []).extend(values)
+    return found
+
+
+def schema_defaults():
+    """(section, key) -> the default the schema declares for a top-level section's key, or for the
+    section itself (key None) unless that is only `{}` (its keys' defaults fill it)."""
+    found = {}
+    for section, schema in SCHEMA["properties"].items():
+        if schema.get("default", {}) != {}:
+            found[section, None] = schema["default"]
+        for key, subschema in schema.get("properties", {}).items():
+            if "default" in subschema:
+                found[section, key] = subschema["default"]
+    return found
+
+
+def test_the_sections_defaults_are_the_documented_ones():
+    declared = schema_defaults()
+    documented = {place: values for place, values in documented_defaults().items() if place[0] in {s for s, _ in declared}}
+    assert {place: [value] for place, value in declared.items()} == documented

@@ -8,7 +8,7 @@ import pytest
 
 from coralbuild.data import prepared
 from coralbuild.data.prepared import SPLIT_ARRAYS, StoredImages, load_split, save_labels, write_images
-from coralbuild.data.split import SPLITS, assign_splits
+from coralbuild.data.split import SPLITS, assign_splits, few_images_warnings
 from coralbuild.errors import BadInput
 
 # Classes of unequal sizes: 50, 30, 13 and 7 examples, interleaved.
@@ -62,10 +62,38 @@ def test_fractions_below_one_are_shares():
 
 def test_a_given_test_set_is_kept_and_validation_comes_from_the_training_pool():
     labels = np.concatenate([LABELS, np.arange(20) % 4])
-    splits = assign_splits(labels, settings(validation_size=10), test_start=100)
+    splits = assign_splits(labels, settings(validation_size=10), given={"test": range(100, 120)})
     assert sorted(splits["test"].tolist()) == list(range(100, 120))
     assert len(splits["val"]) == 10 and max(splits["val"]) < 100 and max(splits["train"]) < 100
     assert len(splits["train"]) == 90
+
+
+def test_a_given_validation_set_is_kept_and_the_test_set_comes_from_the_training_pool():
+    labels = np.concatenate([LABELS, np.arange(12) % 4])
+    splits = assign_splits(labels, settings(test_size=0.2), given={"val": range(100, 112)})
+    assert splits["val"].tolist() == list(range(100, 112))
+    assert len(splits["test"]) == 20 and max(splits["test"]) < 100 and len(splits["train"]) == 80
+    assert np.bincount(labels[splits["test"]]).tolist() == [10, 6, 3, 1]  # stratified: 50, 30, 13, 7 of 100
+
+
+def test_given_validation_and_test_sets_leave_the_rest_to_training():
+    labels = np.concatenate([LABELS, np.arange(12) % 4, np.arange(8) % 4])
+    splits = assign_splits(labels, settings(), given={"val": range(100, 112), "test": range(112, 120)})
+    assert splits["val"].tolist() == list(range(100, 112)) and sorted(splits["test"].tolist()) == list(range(112, 120))
+    assert sorted(splits["train"].tolist()) == list(range(100))
+
+
+def test_a_class_with_few_examples_or_none_in_a_split_gets_one_warning_line():
+    labels = np.array([0] * 30 + [1] * 30 + [2] * 12)
+    splits = {"train": np.arange(0, 20).tolist() + np.arange(30, 50).tolist() + [60, 61],
+              "val": np.arange(20, 30).tolist() + [50, 51, 62],
+              "test": np.arange(52, 60).tolist()}
+    assert few_images_warnings(labels, splits, ["cat", "dog", "bird"]) == [
+        "class cat has fewer than 10 images in test (none)",
+        "class dog has fewer than 10 images in val (2) and test (8)",
+        "class bird has fewer than 10 images in train (2), val (1) and test (none)",
+    ]
+    assert few_images_warnings(labels, {"train": np.arange(72)}, ["cat", "dog", "bird"]) == []
 
 
 def test_max_sizes_keep_the_first_examples_of_the_same_order():
@@ -86,7 +114,7 @@ def test_training_and_test_orders_are_shuffled():
 def test_a_class_with_no_training_example_left_is_named():
     labels = np.array([0] * 20 + [1] * 20 + [0, 1, 2, 2])  # "bird" only in the given test set
     with pytest.raises(BadInput, match=r"class bird has no training examples"):
-        assign_splits(labels, settings(validation_size=2), test_start=40, class_names=["cat", "dog", "bird"])
+        assign_splits(labels, settings(validation_size=2), given={"test": range(40, 44)}, class_names=["cat", "dog", "bird"])
     with pytest.raises(BadInput, match=r"class (cat|dog) has no training examples"):
         assign_splits(labels[:40], settings(max_train_size=1), class_names=["cat", "dog"])
 

@@ -3,6 +3,7 @@ scripts/prepare_dataset.py: decoding, scanning, the prepared folder, and bad inp
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 
@@ -19,6 +20,12 @@ from coralbuild.data.prepared import StoredImages, load_info, load_split
 from coralbuild.errors import BadInput
 
 ORIENTATION = 0x0112
+
+
+@pytest.fixture(autouse=True)
+def digest_cache_in_tmp_path(tmp_path, monkeypatch):
+    """Planning's cache of image digests (under .snakemake/ of the working directory) in tmp_path."""
+    monkeypatch.setattr(image_folder, "DIGEST_CACHE", tmp_path / "digest-cache")
 
 
 def decode(path, size, color="rgb"):
@@ -203,7 +210,7 @@ def test_class_names_are_sorted_folders_and_nested_images_count(tmp_path):
     shutil.copy(tmp_path / "red" / "red_0000.jpg", tmp_path / "red" / "more" / "deeper" / "x.jpg")
     shutil.copy(tmp_path / "red" / "red_0001.png", tmp_path / "red" / "more" / "y.PNG")
     scan = Scan(tmp_path)
-    assert scan.classes == ["blue", "green", "red"] and not scan.split_layout and scan.test_start is None
+    assert scan.classes == ["blue", "green", "red"] and scan.split_folders == {} and scan.given == {}
     # Files of a folder (sorted) before its subfolders (sorted): an order that does not depend on the file system.
     assert scan.paths == ["blue/blue_0000.jpg", "blue/blue_0001.png", "green/green_0000.jpg", "green/green_0001.png",
                           "red/red_0000.jpg", "red/red_0001.png", "red/more/y.PNG", "red/more/deeper/x.jpg"]
@@ -224,8 +231,8 @@ def test_files_that_are_not_images_are_skipped_and_counted(tmp_path):
 def test_train_and_test_folders_give_the_test_set(tmp_path):
     write_image_folder(tmp_path, per_class=3, test_per_class=2)
     scan = Scan(tmp_path)
-    assert scan.split_layout and scan.classes == ["blue", "green", "red"]
-    assert scan.test_start == 9 and len(scan.paths) == 15
+    assert scan.split_folders == {"train": "train", "test": "test"} and scan.classes == ["blue", "green", "red"]
+    assert scan.given == {"test": range(9, 15)} and len(scan.paths) == 15
     assert all(path.startswith("train/") for path in scan.paths[:9])
     assert all(path.startswith("test/") for path in scan.paths[9:])
     assert scan.labels == [0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 1, 1, 2, 2]
@@ -372,10 +379,37 @@ def single_class(root):
     return "photos"
 
 
-def different_classes(root):
+def class_only_in_test(root):
     write_image_folder(root, per_class=3, test_per_class=2)
-    shutil.rmtree(root / "test" / "green")
+    shutil.copytree(root / "test" / "green", root / "test" / "violet")
+    return "test/violet"
+
+
+def only_a_test_folder(root):
+    write_image_folder(root, per_class=3, test_per_class=2)
+    shutil.rmtree(root / "train")
+    return "photos"
+
+
+def val_and_validation(root):
+    write_image_folder(root, per_class=3, test_per_class=2)
+    shutil.copytree(root / "test", root / "val")
+    shutil.copytree(root / "test", root / "validation")
+    return "photos"
+
+
+def empty_test_folder(root):
+    write_image_folder(root, per_class=3, test_per_class=2)
+    for image in (root / "test").glob("*/*"):
+        image.unlink()
+    add_junk(root / "test" / "red")
     return "test"
+
+
+def class_beside_split_folders(root):
+    write_image_folder(root, per_class=3, test_per_class=2)
+    shutil.copytree(root / "train" / "red", root / "red")
+    return "photos"
 
 
 def no_images_at_all(root):
@@ -405,7 +439,12 @@ def wrong_pin(root):
     (truncated_png, r"photos/red/cut\.png: not a readable image"),
     (empty_class, r"photos/violet: class folder with no images"),
     (single_class, r"photos: a classifier needs at least two class folders, found 1 \(red\)"),
-    (different_classes, r"photos/test has classes \['blue', 'red'\] but .*photos/train has \['blue', 'green', 'red'\]"),
+    (class_only_in_test, r"photos/test/violet: no class violet in .*photos/train \(its classes: blue, green, red\)"),
+    (only_a_test_folder, r"photos: test/ without train/: give either one folder per class, or train/ with val/ "
+                         r"\(or validation/\) and test/ as you have them"),
+    (val_and_validation, r"photos: both val/ and validation/: give either one folder per class"),
+    (class_beside_split_folders, r"photos: red/ beside test/, train/: give either one folder per class"),
+    (empty_test_folder, r"photos/test: no images in its class folders \(the test set\)$"),
     (no_images_at_all, r"photos: no class folders"),
     (no_images_in_class_folders, r"photos/cats: class folder with no images"),
     (missing_folder, r"photos: folder not found"),
@@ -416,12 +455,7 @@ def test_bad_input_is_one_line_naming_the_culprit_and_leaves_nothing(tmp_path, m
     make(root)
     (tmp_path / "out").mkdir()
     settings = {"sha256": "0" * 64} if make is wrong_pin else {}
-    if make is different_classes:
-        result = run_script("prepare_dataset.py", "--format", "image_folder", "--source", json.dumps({"folder": str(root)}),
-                            "--settings", json.dumps({key: value for key, value in SETTINGS.items() if key != "test_size"}),
-                            "--output", tmp_path / "out" / "data")
-    else:
-        result = prepare(root, tmp_path / "out" / "data", threads=3, **settings)
+    result = prepare(root, tmp_path / "out" / "data", threads=3, **settings)
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
@@ -443,3 +477,201 @@ def test_an_unidentified_image_message_is_about_the_file_not_a_python_object(tmp
     with pytest.raises(BadInput) as caught:
         read_image_file(tmp_path / "x.jpg", (8, 8), "rgb")
     assert "BytesIO" not in str(caught.value) and " at 0x" not in str(caught.value)
+
+
+# ---- split folders as people keep them --------------------------------------------------------
+
+def split_folders(root, per_class):
+    """<root>/<folder>/<class>/<image> for each folder -> images per class; each folder's images
+    are seeded apart, so every image is distinct."""
+    for seed, (folder, count) in enumerate(per_class.items()):
+        write_image_folder(root / folder, per_class=count, seed=seed)
+
+
+def decoded_rows(folder, size=(12, 10)):
+    return {decode(path, size).tobytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def config_for(scan, **settings):
+    """SETTINGS with test_size / validation_size only for the splits `scan` has no folder for."""
+    sizes = {"test": ("test_size", 0.25), "val": ("validation_size", 2)}
+    return {**{key: value for key, value in SETTINGS.items() if key not in ("test_size", "validation_size")},
+            **{key: value for split, (key, value) in sizes.items() if split not in scan.split_folders}, **settings}
+
+
+@pytest.mark.parametrize("layout, counts", [
+    ({"train": 8, "validation": 2, "test": 3}, {"train": 24, "val": 6, "test": 9}),
+    ({"train": 8, "val": 2, "test": 3}, {"train": 24, "val": 6, "test": 9}),
+    ({"train": 8, "val": 2}, {"train": 18, "val": 6, "test": 6}),  # test_size 0.25 of train/
+    ({"train": 8, "test": 3}, {"train": 22, "val": 2, "test": 9}),  # validation_size 2 of train/
+    ({"train": 8}, {"train": 16, "val": 2, "test": 6}),
+])
+def test_split_folders_are_the_splits_they_name_and_the_others_come_from_train(tmp_path, layout, counts):
+    split_folders(tmp_path / "photos", layout)
+    scan = Scan(tmp_path / "photos")
+    named = {"validation": "val"}
+    assert scan.split_folders == {named.get(folder, folder): folder for folder in layout}
+    settings = config_for(scan)
+    image_folder.check_config("photos", {"path": str(tmp_path / "photos"), **settings})
+    (tmp_path / "data").mkdir()
+    image_folder.prepare(settings, {"folder": str(tmp_path / "photos")}, tmp_path / "data", 2)
+    split = load_split(tmp_path / "data")
+    assert {name: len(split[f"y_{name}"]) for name in ("train", "val", "test")} == counts
+    for folder in layout:
+        if folder != "train":  # a given split holds exactly its folder's images, each with its class
+            assert {row.tobytes() for row in split[f"x_{named.get(folder, folder)}"]} == decoded_rows(tmp_path / "photos" / folder)
+    for name in ("train", "val", "test"):
+        np.testing.assert_array_equal(colour_class(split[f"x_{name}"]), split[f"y_{name}"])
+    train_rows = decoded_rows(tmp_path / "photos" / "train")
+    assert {row.tobytes() for row in split["x_train"]} <= train_rows
+
+
+@pytest.mark.parametrize("layout, settings, message", [
+    ({"train": 3, "validation": 1}, {"test_size": 1, "validation_size": 1},
+     "invalid config at datasets.d.validation_size: {path} has a validation/ folder, which is the validation set; remove validation_size"),
+    ({"train": 3, "val": 1}, {"validation_size": 1},
+     "invalid config at datasets.d.validation_size: {path} has a val/ folder, which is the validation set; remove validation_size"),
+    ({"train": 3, "test": 1}, {"test_size": 1, "validation_size": 1},
+     "invalid config at datasets.d.test_size: {path} has a test/ folder, which is the test set; remove test_size"),
+    ({"train": 3, "test": 1}, {},
+     "invalid config at datasets.d: {path} has no val/ or validation/ folder; set validation_size to split off a validation set"),
+    ({"train": 3, "val": 1}, {},
+     "invalid config at datasets.d: {path} has no test/ folder; set test_size to split off a test set"),
+    ({"blue": 3, "red": 3}, {"test_size": 1},
+     "invalid config at datasets.d: {path} has no val/ or validation/ folder; set validation_size to split off a validation set"),
+])
+def test_a_split_size_is_required_without_its_folder_and_refused_with_it(tmp_path, layout, settings, message):
+    if "train" in layout:
+        split_folders(tmp_path / "photos", layout)
+    else:
+        write_image_folder(tmp_path / "photos", per_class=3, classes={name: IMAGE_FOLDER_COLOURS[name] for name in layout})
+    config = {"path": str(tmp_path / "photos"), "image_size": [8, 8], "color": "rgb", "seed": 0, **settings}
+    with pytest.raises(image_folder.ConfigError) as caught:
+        image_folder.check_config("d", config)
+    assert str(caught.value) == message.format(path=tmp_path / "photos")
+
+
+# ---- warnings: a class with few images, or none, in a split ------------------------------------
+
+def test_a_class_with_few_images_or_absent_from_a_split_is_a_warning_and_the_run_goes_on(tmp_path):
+    split_folders(tmp_path / "photos", {"train": 12, "validation": 10, "test": 10})
+    for name in ("green", "red"):
+        shutil.rmtree(tmp_path / "photos" / "test" / name)
+    for path in sorted((tmp_path / "photos" / "validation" / "red").iterdir())[3:]:
+        path.unlink()
+    settings = {key: value for key, value in SETTINGS.items() if key not in ("test_size", "validation_size")}
+    result = run_script("prepare_dataset.py", "--format", "image_folder", "--source", json.dumps({"folder": str(tmp_path / "photos")}),
+                        "--settings", json.dumps(settings), "--output", tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    expected = ["class green has fewer than 10 images in test (none)",
+                "class red has fewer than 10 images in val (3) and test (none)"]
+    assert load_info(tmp_path / "data")["warnings"] == expected
+    assert [line for line in result.stdout.splitlines() if line.startswith("warning: ")] == [f"warning: {line}" for line in expected]
+    assert load_info(tmp_path / "data")["counts"] == {"train": 36, "val": 23, "test": 10}
+
+
+def test_enough_images_everywhere_gives_no_warning(tmp_path):
+    split_folders(tmp_path / "photos", {"train": 10, "val": 10, "test": 10})
+    (tmp_path / "data").mkdir()
+    image_folder.prepare(config_for(Scan(tmp_path / "photos")), {"folder": str(tmp_path / "photos")}, tmp_path / "data", 1)
+    assert load_info(tmp_path / "data")["warnings"] == []
+
+
+# ---- a folder of datasets given as `path` ------------------------------------------------------
+
+def folder_of_datasets(root):
+    write_image_folder(root / "flowers", per_class=2)
+    write_image_folder(root / "birds", per_class=2, seed=1)
+
+
+def dataset_one_level_down(root):
+    write_image_folder(root / "flower_photos", per_class=2)
+    (root / "LICENSE.txt").write_text("CC-BY\n")
+
+
+def split_dataset_one_level_down(root):
+    split_folders(root / "chest_xray", {"train": 2, "test": 1})
+
+
+@pytest.mark.parametrize("make, message", [
+    (folder_of_datasets, "{root}: the images sit two levels down (e.g. birds/blue/blue_0000.jpg), as in a folder of datasets: "
+                         "path is likely {root}/birds; set nested: true if birds, flowers are the classes"),
+    (dataset_one_level_down, "{root}: the images sit two levels down (e.g. flower_photos/blue/blue_0000.jpg), as in a folder "
+                             "of datasets: path is likely {root}/flower_photos"),
+    (split_dataset_one_level_down, "{root}: the images sit two levels down (e.g. chest_xray/test/blue/blue_0000.jpg), as in a "
+                                   "folder of datasets: path is likely {root}/chest_xray"),
+])
+def test_a_folder_of_datasets_is_one_line_naming_the_likely_path(tmp_path, make, message):
+    make(tmp_path / "data")
+    with pytest.raises(image_folder.ConfigError) as caught:
+        image_folder.check_config("d", {"path": str(tmp_path / "data"), "test_size": 1, "validation_size": 1})
+    assert str(caught.value) == "invalid config at datasets.d.path: " + message.format(root=tmp_path / "data")
+    assert "\n" not in str(caught.value)
+
+
+def test_nested_true_takes_the_top_folders_as_classes(tmp_path):
+    folder_of_datasets(tmp_path / "data")
+    settings = {"path": str(tmp_path / "data"), "nested": True, "test_size": 1, "validation_size": 1}
+    image_folder.check_config("d", settings)
+    assert image_folder.planned_scan(settings["path"], False).classes == ["birds", "flowers"]
+
+
+def test_class_folders_with_a_subfolder_each_or_some_images_directly_are_classes(tmp_path):
+    # One album per class is no folder of datasets (a dataset has two classes or split folders) ...
+    for name in ("cats", "dogs"):
+        write_image_folder(tmp_path / "albums" / name, per_class=2, classes={"2021": (90, 90, 90)})
+    image_folder.check_config("d", {"path": str(tmp_path / "albums"), "test_size": 1, "validation_size": 1})
+    # ... nor is a class folder with images of its own beside subfolders of images.
+    folder_of_datasets(tmp_path / "mixed")
+    shutil.copy(tmp_path / "mixed/birds/red/red_0000.jpg", tmp_path / "mixed/birds/loose.jpg")
+    image_folder.check_config("d", {"path": str(tmp_path / "mixed"), "test_size": 1, "validation_size": 1})
+    assert image_folder.planned_scan(str(tmp_path / "mixed"), True).classes == ["birds", "flowers"]
+
+
+# ---- planning: the folder's digest stands for its images ---------------------------------------
+
+def test_an_image_planning_cannot_read_is_one_line_naming_it(tmp_path):
+    write_image_folder(tmp_path / "photos", per_class=2)
+    (tmp_path / "photos" / "red" / "gone.jpg").symlink_to(tmp_path / "elsewhere.jpg")
+    with pytest.raises(image_folder.ConfigError) as caught:
+        image_folder.check_config("d", {"path": str(tmp_path / "photos"), "test_size": 1, "validation_size": 1})
+    assert str(caught.value) == (f"invalid config at datasets.d.path: {tmp_path}/photos/red/gone.jpg: "
+                                 "cannot read the file (No such file or directory)")
+
+
+def test_the_planned_digest_is_the_folder_sha256_and_reads_only_new_or_changed_images(tmp_path, monkeypatch):
+    written = write_image_folder(tmp_path / "photos", per_class=3)
+    (tmp_path / "data").mkdir()
+    image_folder.prepare(SETTINGS, {"folder": str(tmp_path / "photos")}, tmp_path / "data", 1)
+    reads = []
+    hash_file = image_folder._file_sha256
+    monkeypatch.setattr(image_folder, "_file_sha256", lambda path: reads.append(path) or hash_file(path))
+
+    def planned():
+        reads.clear()
+        return image_folder.planned_folder_sha256(Scan(tmp_path / "photos"), tmp_path / "cache")
+
+    digest = load_info(tmp_path / "data")["source_sha256"]
+    assert planned() == digest and len(reads) == 9
+    assert planned() == digest and reads == []
+    for paths in written.values():
+        for path in paths:
+            path.touch()
+    assert planned() == digest and len(reads) == 9  # read again: same content, same digest
+    # Same size and the old modification time, other bytes (a tool that keeps times): still seen.
+    image = written["green"][1]
+    before, original = image.stat(), image.read_bytes()
+    image.write_bytes(original[:-20] + bytes([original[-20] ^ 0xFF]) + original[-19:])
+    os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns))
+    changed = planned()
+    assert changed != digest and reads == [str(image)]
+    image.write_bytes(original)
+    assert planned() == digest
+    shutil.copy(image, image.with_name("copy.png"))
+    assert planned() not in (digest, changed) and [os.path.basename(path) for path in reads] == ["copy.png"]
+    image.with_name("copy.png").unlink()
+    assert planned() == digest and reads == []
+    # A cache that cannot be read costs a reading of every image, not a wrong digest.
+    for cache in (tmp_path / "cache").iterdir():
+        cache.write_text("{not json")
+    assert planned() == digest and len(reads) == 9

@@ -1,7 +1,9 @@
-"""Your own data and models end to end: an image folder in colour (both layouts), a MobileNet
-trained here, a .keras model and int8 .tflite files you bring, side by side in one run."""
+"""Your own data and models end to end: image folders in colour (one folder per class; train/,
+validation/ and test/ folders), a MobileNet trained here, a .keras model and int8 .tflite files
+you bring, side by side in one run."""
 
 import hashlib
+import itertools
 import json
 import shutil
 
@@ -17,8 +19,7 @@ RUN = {
     "datasets": {
         "photos": {"format": "image_folder", "path": "photos", "image_size": [32, 32], "color": "rgb",
                    "test_size": 0.2, "validation_size": 0.1, "seed": 0},
-        "split": {"format": "image_folder", "path": "split_photos", "image_size": [32, 32], "color": "rgb",
-                  "validation_size": 6, "seed": 0},
+        "split": {"format": "image_folder", "path": "split_photos", "image_size": [32, 32], "color": "rgb", "seed": 0},
     },
     "models": {
         "mnv2": {"architecture": "mobilenet_v2", "alpha": 0.35},
@@ -66,6 +67,9 @@ def make_project(destination, brought_from=None):
     (project / "config/config.yaml").write_text(yaml.safe_dump(RUN))
     write_image_folder(project / "photos", per_class=40, size=(40, 36))
     write_image_folder(project / "split_photos", per_class=20, test_per_class=6, size=(24, 30), seed=1)
+    for image in sorted((project / "split_photos/train").glob("*/*_001[89].*")):  # 2 of each class
+        (project / "split_photos/validation" / image.parent.name).mkdir(parents=True, exist_ok=True)
+        image.rename(project / "split_photos/validation" / image.parent.name / image.name)
     (project / "photos/.DS_Store").write_bytes(b"\0\1")
     (project / "photos/red/notes.txt").write_text("not an image")
     if brought_from:
@@ -85,14 +89,29 @@ def photo_run(tmp_path_factory):
     return project
 
 
-def planned(project):
+def dry_run(project):
+    """(jobs by rule, Snakemake's printout) of a dry run."""
     result = run_snakemake(project, "-n", "--cores", "2")
     assert result.returncode == 0, result.stderr
     output = result.stdout + result.stderr
     if "Nothing to be done" in output:
-        return {}
+        return {}, output
     table = output.split("Job stats:")[1].split("total")[0]
-    return {line.split()[0]: int(line.split()[1]) for line in table.strip().splitlines()[2:]}
+    return {line.split()[0]: int(line.split()[1]) for line in table.strip().splitlines()[2:]}, output
+
+
+def planned(project):
+    return dry_run(project)[0]
+
+
+def printed_job(output, rule, dataset):
+    """The indented lines Snakemake prints under `rule <rule>:` for the job on `dataset`."""
+    lines = output.splitlines()
+    for start in (number for number, line in enumerate(lines) if line == f"rule {rule}:"):
+        job = list(itertools.takewhile(lambda line: line.startswith("    "), lines[start + 1:]))
+        if f"    wildcards: dataset={dataset}" in job:
+            return job
+    raise AssertionError(f"no {rule} job for {dataset} in:\n{output[-3000:]}")
 
 
 def test_the_image_folders_are_prepared_with_their_classes(photo_run):
@@ -101,9 +120,19 @@ def test_the_image_folders_are_prepared_with_their_classes(photo_run):
     assert info["counts"] == {"test": 24, "train": 86, "val": 10}  # 120 images: 20% test, 10% of the other 96
     assert info["skipped_files"] == 2
     split = json.loads((photo_run / "results/split/data/dataset.json").read_text())
-    assert split["counts"] == {"test": 18, "train": 54, "val": 6}
+    assert split["counts"] == {"test": 18, "train": 54, "val": 6}  # validation/ and test/ as given
     log = (photo_run / "results/photos/logs/prepare_dataset.log").read_text()
     assert "2 other files skipped" in log
+    assert "(train/, validation/ and test/ folders)" in (photo_run / "results/split/logs/prepare_dataset.log").read_text()
+
+
+def test_classes_with_few_validation_and_test_images_are_warnings_in_the_log_and_dataset_json(photo_run):
+    # 10 validation images of 96: 4, 3, 3 by largest remainder (ties to the first class); 8 test images each.
+    expected = [f"class {name} has fewer than 10 images in val ({count}) and test (8)"
+                for name, count in (("blue", 4), ("green", 3), ("red", 3))]
+    assert json.loads((photo_run / "results/photos/data/dataset.json").read_text())["warnings"] == expected
+    log = (photo_run / "results/photos/logs/prepare_dataset.log").read_text().splitlines()
+    assert [line for line in log if line.startswith("warning: ")] == [f"warning: {line}" for line in expected]
 
 
 def test_every_model_has_labels_and_metrics_with_the_class_names(photo_run):
@@ -184,11 +213,32 @@ def test_one_image_changed_reruns_exactly_its_dataset(photo_run, change):
             shutil.copy(image, image.with_name("green_extra.png"))
         else:
             image.unlink()
-        jobs = planned(photo_run)
+        jobs, output = dry_run(photo_run)
         assert {rule: count for rule, count in jobs.items() if rule in PHOTOS_RERUN} == PHOTOS_RERUN
+        # The job names the code it runs, not the 120 images: their sha256 is a parameter.
+        job = printed_job(output, "prepare_dataset", "photos")
+        assert "    input: scripts/prepare_dataset.py, results/code/prepare_dataset.sha256" in job
+        assert any(line.startswith("    reason: Params have changed since last execution") for line in job), job
     finally:
         image.with_name("green_extra.png").unlink(missing_ok=True)
         image.write_bytes(original)
+    assert planned(photo_run) == {}
+
+
+def test_moving_the_folder_reruns_its_preparation(photo_run):
+    config = photo_run / "config/config.yaml"
+    original = config.read_text()
+    moved = yaml.safe_load(original)
+    moved["datasets"]["photos"]["path"] = "moved_photos"
+    (photo_run / "photos").rename(photo_run / "moved_photos")
+    try:
+        config.write_text(yaml.safe_dump(moved))
+        jobs, output = dry_run(photo_run)
+        assert jobs["prepare_dataset"] == 1
+        assert any(line.startswith("    reason: Params have changed") for line in printed_job(output, "prepare_dataset", "photos"))
+    finally:
+        (photo_run / "moved_photos").rename(photo_run / "photos")
+        config.write_text(original)
     assert planned(photo_run) == {}
 
 

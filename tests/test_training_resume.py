@@ -120,9 +120,11 @@ def test_state_for_other_inputs_or_unreadable_is_not_used(tmp_path, keras_model,
     assert f"{path}: kept training state" in output.out + output.err
 
 
-def test_the_cosine_schedule_falls_from_the_learning_rate_to_zero_over_all_epochs():
+def test_the_cosine_schedule_falls_from_the_learning_rate_to_zero_over_a_phase():
     from coralbuild.models.training import learning_rate
 
-    schedule = learning_rate({**SETTINGS, "learning_rate": 0.01}, steps_per_epoch=25)  # 100 steps in all
+    schedule = learning_rate({**SETTINGS, "learning_rate": 0.01}, steps=100)
     assert [float(schedule(step)) for step in (0, 50, 100)] == pytest.approx([0.01, 0.005, 0.0], abs=1e-7)
-    assert learning_rate({**SETTINGS, "learning_rate_schedule": "constant"}, 25) == SETTINGS["learning_rate"]
+    assert learning_rate({**SETTINGS, "learning_rate_schedule": "constant"}, 100) == SETTINGS["learning_rate"]
+    # A phase of its own rate (fine-tuning) decays from that rate.
+    assert float(learning_rate({**SETTINGS, "learning_rate": 0.01}, 100, rate=0.001)(0)) == pytest.approx(0.001)

@@ -65,7 +65,7 @@ STAGES = {
     "benchmark_table": Stage("collect_benchmark.py", (),
                              ("benchmark_cpu", "benchmark_edgetpu", "compile_edgetpu", "predict_edgetpu")),
     "summary_table": Stage("summarize_results.py", (), ("benchmark_table", "evaluate")),
-    "plot_results": Stage("plot_results.py", (), ("benchmark_table", "train")),
+    "plot_results": Stage("plot_results.py", (), ("benchmark_table", "evaluate", "train")),
     "manifest": Stage("write_manifest.py"),  # reads every artifact
     "compare_baseline": Stage("compare_results.py", (), ("benchmark_table", "manifest")),  # with `baseline` set
 }
@@ -155,6 +155,7 @@ def _made(config, compiled, trained, benchmark_rules, plots):
     per_model = [("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json")]
     per_model += [("compile_edgetpu", "edgetpu")] if compiled else []
     per_model += [(rule, f"{rule}.csv") for rule in benchmark_rules]
+    per_model += [("benchmark_edgetpu", "metrics_edgetpu.json")] if "benchmark_edgetpu" in benchmark_rules else []
     made = [("prepare_dataset", f"results/{dataset}/data", dataset, None) for dataset in config["datasets"]]
     for dataset, model in dataset_models(config):
         kind = TRAINED_ARTIFACTS if model in trained else IMPORTED_ARTIFACTS

@@ -4,14 +4,19 @@ Imported while Snakemake builds the DAG, so it must stay light: no TensorFlow.
 """
 
 import ast
+import copy
 import functools
 import os
 from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator, validators
 
 from coralbuild.data.formats import FORMATS, dataset_format, idx
 from coralbuild.errors import ConfigError  # noqa: F401 (the Snakefile catches it)
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
+from coralbuild.models.sources.architecture import weights_file  # noqa: F401 (the rules read it)
 from coralbuild.reporting.table import benchmark_table_candidates
 from coralbuild.stages import model_datasets, train_settings
 
@@ -23,6 +28,24 @@ def describe_validation_error(error):
     """One line for a jsonschema ValidationError: the key path, then what is wrong."""
     where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
     return f"invalid config at {where}: {error.message}"
+
+
+def fill_defaults(config, schema_path):
+    """Give every key `config` leaves out the `default` the schema declares for it (in a
+    `properties` entry), in place, nested ones too (a section's `default: {}` is then filled).
+    For a config the schema accepts; snakemake.utils.validate's own filling fails on boolean
+    subschemas (`format: true`)."""
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def fill_then_check(validator, properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for key, subschema in properties.items():
+                if isinstance(subschema, dict) and "default" in subschema and key not in instance:
+                    instance[key] = copy.deepcopy(subschema["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validators.extend(Draft202012Validator, {"properties": fill_then_check})(schema).validate(config)
 
 
 def check_registered_names(config):
@@ -110,6 +133,12 @@ def alternatives(names):
 def dataset_inputs(name, settings):
     """The files the dataset's prepare step reads, named."""
     return dataset_format(settings).rule_inputs(name, settings)
+
+
+def dataset_source_digest(name, settings):
+    """What the prepare step reads beyond its input files, as a digest (an image folder's sha256),
+    or None: a change reruns it."""
+    return dataset_format(settings).source_digest(name, settings)
 
 
 def dataset_source(settings, inputs):

@@ -2,7 +2,7 @@
 
     x_train.npy x_val.npy x_test.npy   uint8 images (N, height, width, channels), read row by row
     y_train.npy y_val.npy y_test.npy   int64 class indices
-    dataset.json                       class names, image shape, counts, the source digest
+    dataset.json                       class names, image shape, counts, the source digest, warnings
     sources.sha256                     sha256 of every source file (`sha256sum -c` format)
 
 Plain .npy files are written the same way every run (byte-identical for the same inputs, and to
@@ -302,10 +302,14 @@ def source_listing(digests):
     return "".join(f"{digest}  {path}\n" for path, digest in sorted(digests.items()))
 
 
-def write_info(folder, classes, image_shape, counts, source_digest, sources_listing=None, **facts):
-    """dataset.json (and sources.sha256 when the sources are single files)."""
+def write_info(folder, classes, image_shape, counts, source_digest, sources_listing=None, warnings=(), **facts):
+    """dataset.json (and sources.sha256 when the sources are single files). `warnings`: one line
+    each, what the run should know about the data (the report shows them); printed as
+    `warning: ` lines of the prepare log."""
+    for warning in warnings:
+        print(f"warning: {warning}")
     info = {"classes": list(classes), "image_shape": list(image_shape), "counts": counts,
-            "source_sha256": source_digest, **facts}
+            "source_sha256": source_digest, "warnings": list(warnings), **facts}
     (Path(folder) / INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     if sources_listing is not None:
         (Path(folder) / SOURCES_FILE).write_text(sources_listing)

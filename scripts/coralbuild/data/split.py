@@ -9,6 +9,9 @@ import numpy as np
 from coralbuild.errors import BadInput
 
 SPLITS = ("train", "val", "test")
+# A class with fewer examples than this in a split is trained or measured there on a handful of
+# images: a warning in the prepare log and in dataset.json (the run goes on).
+MIN_CLASS_IMAGES = 10
 
 
 def example_count(size, total, key):
@@ -35,27 +38,40 @@ def stratified_sample(indices, labels, count, rng):
     return chosen, np.setdiff1d(indices, chosen)
 
 
-def assign_splits(labels, settings, test_start=None, class_names=None):
+def assign_splits(labels, settings, given=None, class_names=None):
     """Indices into `labels` for each split.
 
-    `labels` holds the training pool, then (from `test_start`) a given test set; without one,
-    `settings["test_size"]` of the pool becomes the test set. `validation_size` of what is left
-    is held out for validation. Training and test orders are seeded shuffles, and
-    `max_train_size` / `max_test_size` keep their first examples, for quick runs.
+    `given` maps "val" and/or "test" to the indices of the examples the source puts in that split
+    (a test/ folder, the IDX test files); every other example is the training pool. A split not
+    given is drawn from the pool: first the test set (`test_size` of the pool), then the
+    validation set (`validation_size` of what is left). Training and test orders are seeded
+    shuffles, and `max_train_size` / `max_test_size` keep their first examples, for quick runs.
     """
     labels = np.asarray(labels)
     rng = np.random.default_rng(settings["seed"])
-    everything = np.arange(len(labels))
-    if test_start is None:
-        test, pool = stratified_sample(everything, labels, example_count(settings["test_size"], len(labels), "test_size"), rng)
-    else:
-        test, pool = everything[test_start:], everything[:test_start]
-    count = example_count(settings["validation_size"], len(pool), "validation_size")
-    val, train = stratified_sample(pool, labels[pool], count, rng)
-    train = rng.permutation(train)[: settings.get("max_train_size")]
-    test = rng.permutation(test)[: settings.get("max_test_size")]
+    splits = {split: np.asarray(indices, dtype=np.int64) for split, indices in (given or {}).items()}
+    pool = np.setdiff1d(np.arange(len(labels)), np.concatenate([np.empty(0, np.int64), *splits.values()]))
+    for split, key in (("test", "test_size"), ("val", "validation_size")):
+        if split not in splits:
+            splits[split], pool = stratified_sample(pool, labels[pool], example_count(settings[key], len(pool), key), rng)
+    train = rng.permutation(pool)[: settings.get("max_train_size")]
+    test = rng.permutation(splits["test"])[: settings.get("max_test_size")]
     _check_every_class_is_trained(labels, train, class_names)
-    return {"train": train, "val": val, "test": test}
+    return {"train": train, "val": splits["val"], "test": test}
+
+
+def few_images_warnings(labels, splits, class_names):
+    """One line per class with fewer than MIN_CLASS_IMAGES examples (or none) in any split."""
+    labels = np.asarray(labels)
+    counts = {split: np.bincount(labels[indices], minlength=len(class_names)) for split, indices in splits.items()}
+    warnings = []
+    for label, name in enumerate(class_names):
+        few = [f"{split} ({counts[split][label] or 'none'})" for split in splits
+               if counts[split][label] < MIN_CLASS_IMAGES]
+        if few:
+            listed = few[0] if len(few) == 1 else ", ".join(few[:-1]) + " and " + few[-1]
+            warnings.append(f"class {name} has fewer than {MIN_CLASS_IMAGES} images in {listed}")
+    return warnings
 
 
 def _check_every_class_is_trained(labels, train, class_names):

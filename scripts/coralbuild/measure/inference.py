@@ -9,6 +9,7 @@ except ImportError:
     from tflite_runtime.interpreter import Interpreter, load_delegate
 
 from coralbuild.errors import BadInput, first_line
+from coralbuild.measure.classification import ranked_classes
 from coralbuild.models.preprocessing import to_model_input, to_quantized_input
 
 
@@ -63,17 +64,22 @@ def model_inputs(interpreter, images, input_range):
     return (model_input(detail, image, input_range) for image in images)
 
 
-def predict_labels(interpreter, images, input_range):
-    """Top-1 class of every image, one invoke per image (the models have a batch-1 input)."""
+def predict_ranked(interpreter, images, input_range, k):
+    """The `k` best classes of every image, best first (ranked_classes), one invoke per image (the
+    models have a batch-1 input)."""
     input_index = interpreter.get_input_details()[0]["index"]
     output_index = interpreter.get_output_details()[0]["index"]
-    labels = np.empty(len(images), dtype=np.int64)
+    ranked = np.empty((len(images), k), dtype=np.int64)
     for position, sample in enumerate(model_inputs(interpreter, images, input_range)):
         interpreter.set_tensor(input_index, sample)
         interpreter.invoke()
-        # argmax is unchanged by the output's affine dequantization (positive scale).
-        labels[position] = int(np.argmax(interpreter.get_tensor(output_index)[0]))
-    return labels
+        ranked[position] = ranked_classes(interpreter.get_tensor(output_index)[0], k)
+    return ranked
+
+
+def predict_labels(interpreter, images, input_range):
+    """Top-1 class of every image."""
+    return predict_ranked(interpreter, images, input_range, 1)[:, 0]
 
 
 def interpreter_version():

@@ -49,17 +49,20 @@ def measure_in_child(request, timeout_s):
 
 
 def measure(request, report):
-    """Load the model on the device, time it, and on an Edge TPU also measure its accuracy and
-    its top-1 agreement with the int8 model on the CPU (`request["reference"]`). `report(row)`
-    is called with the final row, and before the reference run with the figures so far, so that
-    a reference run that fails or crashes loses only the agreement."""
+    """Load the model on the device, time it, and on an Edge TPU also measure its accuracy,
+    balanced accuracy and per-class metrics (`class_metrics`, as metrics.json holds them) and its
+    top-1 agreement with the int8 model on the CPU (`request["reference"]`). `report(row)` is
+    called with the final row, and before the reference run with the figures so far, so that a
+    reference run that fails or crashes loses only the agreement."""
     import numpy as np
 
-    from coralbuild.data.prepared import load_split
+    from coralbuild.data.prepared import class_names, load_split
     from coralbuild.errors import BadInput
     from coralbuild.measure.benchmarking import time_invokes
+    from coralbuild.measure.classification import TOP_K, classification_metrics
     from coralbuild.edgetpu.runtime import NoDevice, NoRuntime, open_on_edgetpu
-    from coralbuild.measure.inference import input_fits, interpreter_version, load_interpreter, model_input, predict_labels
+    from coralbuild.measure.inference import (input_fits, interpreter_version, load_interpreter, model_input,
+                                              output_fits, predict_labels, predict_ranked)
 
     split = load_split(request["data"])
     images, labels = split["x_test"], split["y_test"]
@@ -86,8 +89,13 @@ def measure(request, report):
            **time_invokes(interpreter, lambda step: model_input(detail, images[step % len(images)], input_range),
                           request["warmup"], request["iterations"])}
     if request.get("reference"):
-        predicted = predict_labels(interpreter, images, input_range)
-        row.update(accuracy=float(np.mean(predicted == labels)),
+        classes = class_names(request["data"])
+        misfit = output_fits(interpreter, len(classes))
+        if misfit:
+            return {**row, "agreement_reference": f"not evaluated: {misfit}"}
+        ranked = predict_ranked(interpreter, images, input_range, min(TOP_K, len(classes)))
+        figures = classification_metrics(labels, ranked, classes)
+        row.update(accuracy=figures["accuracy"], balanced_accuracy=figures["balanced_accuracy"], class_metrics=figures,
                    agreement_reference="failed: the int8 reference run on the CPU did not finish")
         report(row)
         try:
@@ -95,7 +103,7 @@ def measure(request, report):
         except (BadInput, RuntimeError, ValueError) as error:
             row.update(agreement_reference=f"failed: the int8 reference run on the CPU: {error}")
         else:
-            row.update(agreement=float(np.mean(predicted == reference)), agreement_reference="int8 on cpu")
+            row.update(agreement=float(np.mean(ranked[:, 0] == reference)), agreement_reference="int8 on cpu")
     return row
 
 

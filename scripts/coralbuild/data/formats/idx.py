@@ -12,7 +12,7 @@ from PIL import Image
 from coralbuild.data.formats.idx_reader import read_idx, read_idx_shape
 from coralbuild.data.images import CHANNELS, fit_image
 from coralbuild.data.prepared import save_labels, write_images, write_info
-from coralbuild.data.split import assign_splits
+from coralbuild.data.split import assign_splits, few_images_warnings
 from coralbuild.errors import BadInput, ConfigError
 
 # Part -> number of IDX dimensions.
@@ -60,6 +60,11 @@ def rule_inputs(name, settings):
     return {part: f"results/{name}/downloads/{file_name}" for part, file_name in file_names(settings).items()}
 
 
+def source_digest(name, settings):
+    """Nothing beyond the inputs: the four files are the prepare job's inputs."""
+    return None
+
+
 def download_source(settings, file_name):
     """(url, sha256) of one file of a URL dataset."""
     part = {file: part for part, file in file_names(settings).items()}[file_name]
@@ -86,7 +91,7 @@ def prepare(settings, source, folder, threads):
     images = np.concatenate([train[0], test[0]])
     labels = np.concatenate([train[1], test[1]]).astype(np.int64)
     classes = [str(index) for index in range(int(labels.max()) + 1)]
-    splits = assign_splits(labels, settings, test_start=len(train[0]), class_names=classes)
+    splits = assign_splits(labels, settings, given={"test": np.arange(len(train[0]), len(labels))}, class_names=classes)
     size = tuple(settings.get("image_size") or images.shape[1:3])
     color = settings.get("color", "grayscale")
 
@@ -97,4 +102,5 @@ def prepare(settings, source, folder, threads):
     for split, chosen in splits.items():
         save_labels(folder, split, labels[chosen])
     write_info(folder, classes, (*size, CHANNELS[color]), {split: len(chosen) for split, chosen in splits.items()},
-               source_digest=None, format="idx", source_parts_sha256=dict(sorted(sha256.items())))
+               source_digest=None, warnings=few_images_warnings(labels, splits, classes), format="idx",
+               source_parts_sha256=dict(sorted(sha256.items())))

@@ -1,96 +1,187 @@
 """The image_folder format: a folder of photos, one subfolder per class.
 
-    <path>/<class>/<image>                                   split by test_size, seeded, stratified
-    <path>/train/<class>/<image> + <path>/test/<class>/...   the test set as given
+    <path>/<class>/<image>                  one folder per class: test_size, then validation_size
+                                            of the rest, are split off (seeded, stratified)
+    <path>/train/<class>/<image>            split folders, as people keep them: train/ with any of
+    <path>/val/<class>/<image>                the validation set as given (or validation/); without
+                                              it, validation_size is split off train/
+    <path>/test/<class>/<image>               the test set as given; without it, test_size is
+                                              split off train/
 
-Class names are the sorted subfolder names. JPEG, PNG, BMP and GIF files (by extension, in any
-case) are images; any other file, and hidden files, are skipped and counted. Images may sit in
-nested folders below their class folder.
+Class names are the sorted subfolder names (of train/ in the split layout; val/ and test/ may
+lack a class, which is then a warning, but not add one). JPEG, PNG, BMP and GIF files (by
+extension, in any case) are images; any other file, and hidden files, are skipped and counted.
+Images may sit in nested folders below their class folder; when no class folder holds an image
+directly and the folders below look like datasets of their own (a parent folder of datasets
+given as `path`), planning refuses the folder naming the likely right path, unless the config
+says `nested: true`.
 """
 
 import functools
 import hashlib
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from coralbuild.atomic import write_text
 from coralbuild.data.images import CHANNELS, is_image_name, read_image_file
 from coralbuild.data.prepared import save_labels, source_listing, write_images, write_info
-from coralbuild.data.split import assign_splits
+from coralbuild.data.split import assign_splits, few_images_warnings
 from coralbuild.errors import BadInput, ConfigError
 
-SPLIT_FOLDERS = ("train", "test")
+# The split each top-level folder name stands for; any one of them makes the split layout.
+SPLIT_FOLDERS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
+# What each split is called in messages, and the config key that splits it off train/ without its folder.
+SPLIT_NAMES = {"val": "validation", "test": "test"}
+SIZE_KEYS = {"val": "validation_size", "test": "test_size"}
+# Where planning keeps the sha256 of each image by its file's stat (size, times, inode): a DAG
+# build hashes only the images that are new or whose stat changed since the last one.
+DIGEST_CACHE = Path(".snakemake/coralbuild/image_folder_sha256")
 
 
 class Scan:
-    """The images of a folder: relative paths and labels (training pool first), class names,
-    and the files skipped."""
+    """The images of a folder: relative paths and labels (the training pool first, then each
+    given split), class names, the split folders found, and the files skipped."""
 
-    def __init__(self, root):
+    def __init__(self, root, refuse_nested=False):
         self.root = Path(root)
         if not self.root.is_dir():
             raise BadInput(f"{self.root}: folder not found")
-        self.split_layout = _has_split_folders(self.root)
-        self.paths, self.labels, self.skipped = [], [], []
-        if self.split_layout:
-            train_classes = self._scan_classes(self.root / "train")
-            self.test_start = len(self.paths)
-            test_classes = self._scan_classes(self.root / "test", expected=train_classes)
-            self.classes = train_classes
+        self.split_folders = _split_folders(self.root)  # split -> its folder's name; {} for one folder per class
+        self.paths, self.labels, self.skipped, self.given = [], [], [], {}
+        if self.split_folders:
+            self.classes, empty = self._scan_classes(self.root / "train")
+            for split in ("val", "test"):
+                if split in self.split_folders:
+                    self._scan_given_split(split)
         else:
-            self.test_start = None
-            self.classes = self._scan_classes(self.root)
+            self.classes, empty = self._scan_classes(self.root)
+            if refuse_nested:
+                _refuse_nested(self.root, self.paths)
+        if empty:
+            raise BadInput(f"{empty[0]}: class folder with no images (JPEG, PNG, BMP or GIF)")
         if len(self.classes) < 2:
             raise BadInput(f"{self.root}: a classifier needs at least two class folders, found "
                            f"{len(self.classes)} ({', '.join(self.classes) or 'none'})")
 
-    def _scan_classes(self, folder, expected=None):
-        classes = sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
-        self.skipped += [folder / entry.name for entry in os.scandir(folder) if not entry.is_dir()]
+    def _class_folders(self, folder):
+        """The sorted class folder names in `folder`; its files go to `skipped`."""
+        entries = list(os.scandir(folder))
+        self.skipped += [folder / entry.name for entry in entries if not entry.is_dir()]
+        classes = sorted(entry.name for entry in entries if entry.is_dir() and not entry.name.startswith("."))
         if not classes:
             raise BadInput(f"{folder}: no class folders (expected <class>/<image> inside)")
-        if expected is not None and classes != expected:
-            raise BadInput(f"{folder} has classes {classes} but {folder.parent / 'train'} has {expected}: "
-                           "train and test must have the same class folders")
+        return classes
+
+    def _scan_classes(self, folder):
+        """(class names, class folders without images) of the training pool's folder."""
+        classes = self._class_folders(folder)
+        empty = []
         for label, name in enumerate(classes):
             images = self._images_in(folder / name)
             if not images:
-                raise BadInput(f"{folder / name}: class folder with no images (JPEG, PNG, BMP or GIF)")
+                empty.append(folder / name)
             self.paths += images
             self.labels += [label] * len(images)
-        return classes
+        return classes, empty
+
+    def _scan_given_split(self, split):
+        """The images of val/ or test/, labelled by train/'s classes (a class it lacks is a warning
+        after the split; one train/ lacks is an error)."""
+        folder = self.root / self.split_folders[split]
+        start = len(self.paths)
+        for name in self._class_folders(folder):
+            if name not in self.classes:
+                raise BadInput(f"{folder / name}: no class {name} in {self.root / 'train'} "
+                               f"(its classes: {', '.join(self.classes)})")
+            images = self._images_in(folder / name)
+            self.paths += images
+            self.labels += [self.classes.index(name)] * len(images)
+        if len(self.paths) == start:
+            raise BadInput(f"{folder}: no images in its class folders (the {SPLIT_NAMES[split]} set)")
+        self.given[split] = range(start, len(self.paths))
 
     def _images_in(self, folder):
         """Relative paths of the images below `folder`, sorted; other files go to `skipped`."""
-        images = []
-        for parent, folders, files in os.walk(folder):
+        images, top, prefix = [], str(folder), folder.relative_to(self.root).as_posix()
+        for parent, folders, files in os.walk(top):
             folders[:] = sorted(name for name in folders if not name.startswith("."))
+            # Strings, not pathlib (ten times the cost): planning scans every image of the folder.
+            relative = prefix + parent[len(top):].replace(os.sep, "/") + "/"
             for name in sorted(files):
-                path = Path(parent) / name
                 if is_image_name(name):
-                    images.append(path.relative_to(self.root).as_posix())
+                    images.append(relative + name)
                 else:
-                    self.skipped.append(path)
+                    self.skipped.append(Path(parent) / name)
         return images
 
+    def layout(self):
+        """The layout in words, for the prepare log."""
+        if not self.split_folders:
+            return "one folder per class"
+        names = [f"{name}/" for name in self.split_folders.values()]
+        return (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]) + " folders"
 
-@functools.lru_cache(maxsize=None)  # planning asks twice per dataset: scan once
-def planned_scan(path):
-    return Scan(path)
+
+def _split_folders(root):
+    """split -> folder name of the split folders at the top of `root` ({} when there is none):
+    train/ must be one of them, val/ and validation/ not both, and nothing else beside them (a
+    class of that name beside class folders would be a guess)."""
+    folders = sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
+    named = [name for name in folders if name in SPLIT_FOLDERS]
+    if not named:
+        return {}
+    others = [name for name in folders if name not in SPLIT_FOLDERS]
+    if "train" not in named or others or {"val", "validation"} <= set(named):
+        problem = ("both val/ and validation/" if {"val", "validation"} <= set(named) else
+                   f"{_folders(others)} beside {_folders(named)}" if others else f"{_folders(named)} without train/")
+        raise BadInput(f"{root}: {problem}: give either one folder per class, or train/ with val/ (or validation/) "
+                       "and test/ as you have them, each holding class folders")
+    return {SPLIT_FOLDERS[name]: name for name in ("train", "val", "validation", "test") if name in named}
 
 
-def _has_split_folders(root):
-    """Whether `root` holds train/ and test/ (then nothing else): half of the pair, or a third
-    folder beside them (val/), is an error rather than a class of that name."""
-    folders = {entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith(".")}
-    split_names = folders & {"train", "test", "val", "validation"}
-    if not split_names:
-        return False
-    if not {"train", "test"} <= folders or folders - set(SPLIT_FOLDERS):
-        raise BadInput(f"{root}: give either one folder per class, or exactly train/ and test/ folders of classes "
-                       f"(found {', '.join(sorted(folders))})")
-    return True
+def _refuse_nested(root, paths):
+    """BadInput when `root` looks like a folder of datasets rather than of classes: no class folder
+    holds an image directly, and at least one holds split folders or two or more folders of
+    images (that is, classes of its own). Names the first such folder as the likely `path`."""
+    parts = [path.split("/") for path in paths]
+    if any(len(part) == 2 for part in parts):
+        return
+    below = {}  # class folder -> its subfolders holding images directly, or named as a split
+    for part in parts:
+        if len(part) == 3 or part[1] in SPLIT_FOLDERS:
+            below.setdefault(part[0], set()).add(part[1])
+    datasets = [name for name, folders in sorted(below.items()) if len(folders) >= 2 or folders & set(SPLIT_FOLDERS)]
+    if datasets:
+        tops = sorted({part[0] for part in parts})
+        meant = f"; set nested: true if {_some(tops)} are the classes" if len(tops) > 1 else ""
+        raise BadInput(f"{root}: the images sit two levels down (e.g. {paths[0]}), as in a folder of datasets: "
+                       f"path is likely {root / datasets[0]}{meant}")
+
+
+def _folders(names):
+    return ", ".join(f"{name}/" for name in names)
+
+
+def _some(names, limit=3):
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+@functools.lru_cache(maxsize=None)  # planning asks more than once per dataset: scan once
+def planned_scan(path, refuse_nested):
+    return Scan(path, refuse_nested)
+
+
+def _planning_key(settings):
+    """(path, whether a folder of datasets is refused): what planning scans, once per DAG build."""
+    return settings["path"], not settings.get("nested", False)
+
+
+@functools.lru_cache(maxsize=None)  # once per DAG build, however often Snakemake asks
+def _planned_sha256(path, refuse_nested):
+    return planned_folder_sha256(planned_scan(path, refuse_nested), DIGEST_CACHE)
 
 
 def check_config(name, settings):
@@ -98,15 +189,21 @@ def check_config(name, settings):
     if "path" not in settings:
         raise ConfigError(f"invalid config at {key}: an image_folder dataset needs 'path'")
     try:
-        scan = planned_scan(settings["path"])
+        scan = planned_scan(*_planning_key(settings))
+        _planned_sha256(*_planning_key(settings))  # the job's parameter: an unreadable image is named here
     except BadInput as error:
         raise ConfigError(f"invalid config at {key}.path: {error}") from None
-    if scan.split_layout and "test_size" in settings:
-        raise ConfigError(f"invalid config at {key}.test_size: {settings['path']} has a test/ folder, "
-                          "which is the test set; remove test_size")
-    if not scan.split_layout and "test_size" not in settings:
-        raise ConfigError(f"invalid config at {key}: {settings['path']} has no train/ and test/ folders; "
-                          "set test_size to split off a test set")
+    # A split folder is that split: the size that would split it off train/ is refused, and
+    # without the folder it is required.
+    for split, size_key in SIZE_KEYS.items():
+        folder = scan.split_folders.get(split)
+        if folder and size_key in settings:
+            raise ConfigError(f"invalid config at {key}.{size_key}: {settings['path']} has a {folder}/ folder, "
+                              f"which is the {SPLIT_NAMES[split]} set; remove {size_key}")
+        if not folder and size_key not in settings:
+            folders = "val/ or validation/" if split == "val" else "test/"
+            raise ConfigError(f"invalid config at {key}: {settings['path']} has no {folders} folder; "
+                              f"set {size_key} to split off a {SPLIT_NAMES[split]} set")
 
 
 def image_size(settings):
@@ -114,9 +211,14 @@ def image_size(settings):
 
 
 def rule_inputs(name, settings):
-    """Every image file: an edited, added or removed image reruns the prepare step."""
-    scan = planned_scan(settings["path"])
-    return {"images": [str(scan.root / path) for path in scan.paths]}
+    """No files: the images reach the job through source_digest (thousands of inputs would fill its printout)."""
+    return {}
+
+
+def source_digest(name, settings):
+    """The folder's sha256 (what `sha256:` pins) as it is now: editing, adding or removing an
+    image changes it, touching one does not."""
+    return _planned_sha256(*_planning_key(settings))
 
 
 def folder_digest(digests):
@@ -124,23 +226,54 @@ def folder_digest(digests):
     return hashlib.sha256(source_listing(digests).encode()).hexdigest()
 
 
+def planned_folder_sha256(scan, cache_folder):
+    """folder_digest of `scan`'s images, reading only the images whose stat differs from the one
+    recorded in `cache_folder` (a touched image is read again and gives the same sha256)."""
+    cache_file = Path(cache_folder) / (hashlib.sha256(str(scan.root.resolve()).encode()).hexdigest()[:32] + ".json")
+    try:
+        recorded = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    recorded = recorded if isinstance(recorded, dict) else {}
+    current, root = {}, str(scan.root)
+    for path in scan.paths:
+        full = os.path.join(root, path)  # not pathlib: ten times the cost, for every image of every plan
+        try:
+            info = os.stat(full)
+            stamp = f"{info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
+            known = recorded.get(path)
+            unchanged = isinstance(known, list) and len(known) == 2 and known[0] == stamp
+            current[path] = known if unchanged else [stamp, _file_sha256(full)]
+        except OSError as error:
+            raise BadInput(f"{full}: cannot read the file ({error.strerror or error})") from None
+    if current != recorded:
+        try:
+            write_text(cache_file, json.dumps(current, sort_keys=True))
+        except OSError:
+            pass  # a cache only: the next DAG build reads those images again
+    return folder_digest({path: digest for path, (_, digest) in current.items()})
+
+
+def _file_sha256(path):
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def prepare(settings, source, folder, threads):
     scan = Scan(source["folder"])
-    print(f"{scan.root}: {len(scan.paths)} images in {len(scan.classes)} classes"
-          f" ({'train/ and test/ folders' if scan.split_layout else 'one folder per class'});"
+    print(f"{scan.root}: {len(scan.paths)} images in {len(scan.classes)} classes ({scan.layout()});"
           f" {len(scan.skipped)} other files skipped")
     for path in scan.skipped[:20]:
         print(f"  skipped (not an image): {path}")
     labels = np.asarray(scan.labels, dtype=np.int64)
-    splits = assign_splits(labels, settings, test_start=scan.test_start, class_names=scan.classes)
+    splits = assign_splits(labels, settings, given=scan.given, class_names=scan.classes)
     size, color = tuple(settings["image_size"]), settings["color"]
 
     def load(item, decode):
         path = scan.root / scan.paths[item]
         if decode:
             return read_image_file(path, size, color)
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest(), None
+        return _file_sha256(path), None
 
     image_shape = (*size, CHANNELS[color])
     digests = dict(zip(scan.paths, write_images(folder, splits, image_shape, load, len(scan.paths), threads)))
@@ -151,5 +284,6 @@ def prepare(settings, source, folder, threads):
     for split, chosen in splits.items():
         save_labels(folder, split, labels[chosen])
     write_info(folder, scan.classes, image_shape, {split: len(chosen) for split, chosen in splits.items()},
-               digest, source_listing(digests), format="image_folder", skipped_files=len(scan.skipped))
+               digest, source_listing(digests), warnings=few_images_warnings(labels, splits, scan.classes),
+               format="image_folder", skipped_files=len(scan.skipped))
     print(f"folder sha256 {digest}; " + ", ".join(f"{split}: {len(chosen)}" for split, chosen in splits.items()))

@@ -1,5 +1,7 @@
 """Models built from an architecture of the registry and trained here."""
 
+from pathlib import Path
+
 from coralbuild.errors import ConfigError
 from coralbuild.models.architectures import ARCHITECTURES
 
@@ -14,6 +16,29 @@ def check_config(name, settings):
     if settings["architecture"] not in ARCHITECTURES:
         raise ConfigError(f"invalid config at models.{name}.architecture: unknown architecture "
                           f"{settings['architecture']!r} (known: {', '.join(sorted(ARCHITECTURES))})")
+    _check_weights(name, settings)
+
+
+def _check_weights(name, settings):
+    """`weights` the architecture can load, and `fine_tune` only on pretrained weights."""
+    weights = settings.get("weights")
+    imagenet = ARCHITECTURES[settings["architecture"]].imagenet
+    if weights is not None and imagenet is None:
+        raise ConfigError(f"invalid config at models.{name}.weights: {settings['architecture']} has no pretrained weights")
+    if weights == "imagenet" and imagenet.problem(settings):
+        raise ConfigError(f"invalid config at models.{name}.weights: {imagenet.problem(settings)}")
+    if weights not in (None, "imagenet") and not Path(weights).is_file():
+        raise ConfigError(f"invalid config at models.{name}.weights: {weights} not found "
+                          "(imagenet, null, or the path of a no-top weights file)")
+    if "fine_tune" in settings and weights is None:
+        raise ConfigError(f"invalid config at models.{name}.fine_tune: fine-tuning needs pretrained weights "
+                          "(set weights: imagenet or a weights file)")
+
+
+def weights_file(settings):
+    """The weights file a model loads (an input of its training), or None."""
+    weights = settings.get("weights")
+    return None if weights in (None, "imagenet") else weights
 
 
 def input_range(settings):
