@@ -59,5 +59,6 @@ rule all:
 
 
 onsuccess:
-    # Surface the final table's warnings (prediction against compiler) at the end of the run.
-    show_warnings("results/logs/benchmark_table.log")
+    # Surface the warnings of the evaluations (int8 far below float32) and of the final table
+    # (prediction against compiler) at the end of the run.
+    show_warnings(all_models("results/{dataset}/{model}/logs/evaluate.log") + ["results/logs/benchmark_table.log"])

@@ -179,9 +179,9 @@ def benchmark_tables():
     return [path for kind in kinds for path in all_models(f"results/{{dataset}}/{{model}}/benchmark_{kind}.csv")]
 
 
-def show_warnings(log):
-    """Repeat a job log's `warning:` lines as Snakemake warnings."""
-    if Path(log).exists():
-        for line in Path(log).read_text().splitlines():
-            if line.startswith("warning: "):
-                logger.warning(line)
+def show_warnings(logs):
+    """Repeat the `warning:` lines of job logs as Snakemake warnings, each once (the models of a
+    dataset repeat its warnings)."""
+    lines = [line for log in logs if Path(log).exists() for line in Path(log).read_text().splitlines()]
+    for line in dict.fromkeys(line for line in lines if line.startswith("warning: ")):
+        logger.warning(line)

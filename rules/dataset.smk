@@ -24,7 +24,7 @@ rule prepare_dataset:
         unpack(code("prepare_dataset")),
     params:
         format=lambda w: dataset_settings(w).get("format", "idx"),
-        source=lambda w, input: stages.as_json(wf.dataset_source(dataset_settings(w), input)),
+        source=lambda w: stages.as_json(wf.dataset_source(w.dataset, dataset_settings(w))),
         settings=lambda w: stages.as_json(stages.split_settings(dataset_settings(w))),
         # An image folder's sha256, in place of its images as inputs (thousands of names in the
         # job's printout): an edited, added or removed image changes it, a touched one does not.

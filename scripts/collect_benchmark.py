@@ -6,7 +6,8 @@ import argparse
 import pandas as pd
 
 from coralbuild.errors import reports_bad_input
-from coralbuild.reporting.final_table import compile_facts, model_key, prediction_facts
+from coralbuild.reporting.final_table import compile_facts, prediction_facts
+from coralbuild.reporting.table import model_key
 from coralbuild.reporting.table import COLUMNS, write_table
 
 

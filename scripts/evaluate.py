@@ -10,7 +10,8 @@ import numpy as np
 from coralbuild.atomic import write_text
 from coralbuild.data.prepared import load_info, load_split
 from coralbuild.errors import reports_bad_input
-from coralbuild.measure.classification import TOP_K, classification_metrics, ranked_classes, recall_change
+from coralbuild.measure.classification import (TOP_K, classification_metrics, int8_loss_warning, ranked_classes,
+                                               recall_change)
 from coralbuild.reporting.manifest import installed_versions
 
 BATCH = 256  # test images per Keras predict call: memory stays flat whatever the test set's size
@@ -115,6 +116,9 @@ def main(argv=None):
         metrics["int8_recall_change"] = changes
         print("int8 recall against float32, worst first (points): "
               + ", ".join(f"{change['class']} {100 * change['change']:+.2f}" for change in changes[:5]))
+        warning = int8_loss_warning(evaluated["float32"]["accuracy"], evaluated["int8"]["accuracy"], len(labels))
+        if warning:
+            print(warning.replace("warning: ", f"warning: {args.output}: ", 1))
     for warning in metrics["dataset_warnings"]:
         print(f"warning: dataset: {warning}")
     write_text(args.output, json.dumps(metrics, indent=2) + "\n")

@@ -1,20 +1,14 @@
 """Draw the report's figures from the final table, the models' metrics and the training histories."""
 
 import argparse
-import json
 from functools import partial
-from pathlib import Path
 
 import pandas as pd
 
 from coralbuild.reporting import plots
 from coralbuild.atomic import atomic_output
 from coralbuild.errors import reports_bad_input
-
-
-def model_key(path):
-    """(dataset, model) of a file in results/<dataset>/<model>/."""
-    return Path(path).parent.parent.name, Path(path).parent.name
+from coralbuild.reporting.table import model_key, read_metrics
 
 
 @reports_bad_input
@@ -37,7 +31,7 @@ def main(argv=None):
     table = pd.read_csv(args.table)
     histories = {"/".join(model_key(path)): pd.read_csv(path) for path in args.histories}
     histories = {label: history for label, history in histories.items() if len(history)}  # 0 epochs: no curve
-    metrics = {model_key(path): json.loads(Path(path).read_text()) for path in args.metrics}
+    metrics = read_metrics(args.metrics)
     figures = [(plots.latency, table, args.latency),
                (plots.accuracy_vs_size, table, args.accuracy_vs_size),
                (plots.training_curves, histories, args.training_curves),

@@ -3,14 +3,12 @@ median latency of each artifact side by side (a row that was not measured shows 
 instead of a latency), and the dataset's warnings."""
 
 import argparse
-import json
-from pathlib import Path
 
 import pandas as pd
 
 from coralbuild.errors import reports_bad_input
 from coralbuild.reporting.summary import summarize
-from coralbuild.reporting.table import write_table
+from coralbuild.reporting.table import read_metrics, write_table
 
 
 @reports_bad_input
@@ -20,9 +18,7 @@ def main(argv=None):
     parser.add_argument("--metrics", nargs="+", required=True, help="results/<dataset>/<model>/metrics.json files")
     parser.add_argument("--output", required=True)
     args = parser.parse_args(argv)
-    metrics = {(Path(path).parent.parent.name, Path(path).parent.name): json.loads(Path(path).read_text())
-               for path in args.metrics}
-    summary = summarize(pd.read_csv(args.table), metrics)
+    summary = summarize(pd.read_csv(args.table), read_metrics(args.metrics))
     write_table(summary, args.output)
     print(summary.to_string(index=False))
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from coralbuild.atomic import atomic_output
 from coralbuild.data.prepared import class_names, load_split
+from coralbuild.defaults import with_defaults
 from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.models.keras_archive import normalize_keras_archive
 from coralbuild.models.sources import model_source
@@ -38,8 +39,11 @@ def starting_model(name, settings, image_shape, num_classes, seed):
         model = load(settings["source"])
         check_fits(model, settings["source"], image_shape, num_classes)
         return model
-    from coralbuild.models.architectures import build_model
+    from coralbuild.models.architectures import ARCHITECTURES, build_model
 
+    if settings.get("weights") == "imagenet":
+        print(f"weights: Keras' ImageNet file for {settings['architecture']} ("
+              f"{ARCHITECTURES[settings['architecture']].imagenet.sizes}), from Keras' cache or downloaded into it")
     try:
         return build_model(settings, image_shape, num_classes, seed)
     except BadInput as error:
@@ -49,6 +53,7 @@ def starting_model(name, settings, image_shape, num_classes, seed):
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
+    args.train_settings = with_defaults("/properties/train", args.train_settings)
     # TensorFlow is imported after argument parsing so that --help stays fast.
     from coralbuild.models.training import TrainingState, configure_tensorflow, train, training_fingerprint
 
@@ -60,7 +65,7 @@ def main(argv=None):
     code = code_files(__file__)
     weights = weights_file(args.model_settings)
     fingerprint = training_fingerprint(args.data, args.model_settings, args.train_settings, code, weights)
-    state = TrainingState(args.state, fingerprint, keep=args.train_settings.get("keep", "best"))
+    state = TrainingState(args.state, fingerprint, keep=args.train_settings["keep"])
     source = model_source(args.name, args.model_settings)
     history = train(model, split, args.train_settings, args.threads, state,
                     source.input_range(args.model_settings), args.model_settings)

@@ -149,3 +149,12 @@ def test_the_edge_tpu_measurement_gives_balanced_accuracy_and_per_class_metrics(
     assert row["status"] == "measured" and row["agreement"] == 1.0
     assert row["accuracy"] == expected["accuracy"] and row["balanced_accuracy"] == expected["balanced_accuracy"]
     assert row["class_metrics"] == expected
+
+
+def test_the_int8_loss_warning_fires_beyond_noise_only():
+    from coralbuild.measure.classification import int8_loss_warning
+
+    assert int8_loss_warning(0.77, 0.10, 200).startswith("warning: the int8 model's top-1 accuracy is 67.0 points below")
+    assert int8_loss_warning(0.77, 0.76, 200) is None  # a point: a sound conversion
+    assert int8_loss_warning(0.80, 0.775, 40) is None  # one image of forty: noise
+    assert int8_loss_warning(0.80, 0.70, 40) is not None

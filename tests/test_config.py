@@ -1,4 +1,5 @@
 import copy
+import json
 
 import pytest
 import yaml
@@ -88,6 +89,10 @@ def run_dry(project, config_text):
      "invalid config at models.m.weights: Keras has ImageNet weights for minimalistic MobileNetV3 at alpha 1.0, not 0.75"),
     ("models: {m: {architecture: mobilenet_v2, fine_tune: {frozen_epochs: 2}}}",
      "invalid config at models.m.fine_tune: fine-tuning needs pretrained weights (set weights: imagenet or a weights file)"),
+    ("models: {m: {architecture: mobilenet_v2, weights: imagenet, fine_tune: {frozen_epochs: 5}}}",
+     "invalid config at models.m.fine_tune.frozen_epochs: 5 frozen epochs of 5 leave none to fine-tune"),
+    ("datasets: {mnist: {image_size: [32, 32]}}\nmodels: {m: {architecture: mobilenet_v2, weights: imagenet}}",
+     "invalid config at datasets.mnist.color: model m starts from pretrained weights, which take RGB images; set color: rgb"),
     ("models: {both: {architecture: mlp, hidden_units: [8], dropout: 0.1, source: x.keras}}",
      "invalid config at models.both: give exactly one of 'architecture' or 'source'"),
     ("models: {odd: {source: model.onnx}}", "invalid config at models.odd.source: model.onnx is not a .keras file"),
@@ -149,3 +154,25 @@ def test_an_own_config_in_another_folder_is_the_whole_config(project_copy, tmp_p
     train_command = next(line for line in output.splitlines() if "python scripts/train.py" in line)
     assert '"epochs":1' in train_command
     assert f'"batch_size":{section_default("train", "batch_size")}' in train_command
+
+
+def test_a_weights_file_is_an_input_of_its_model_training_and_recorded_in_the_manifest(project_copy, tmp_path):
+    """`weights: <file>`: the file is the train job's input (a changed file reruns the model's
+    chain) and the manifest job records it among the files you brought (with its sha256)."""
+    weights = tmp_path / "my weights.h5"
+    weights.write_bytes(b"stands for a weights file: only planned here")
+    write_image_folder(tmp_path / "photos", per_class=6, size=(32, 32))
+    own = tmp_path / "my.yaml"
+    own.write_text(yaml.safe_dump({
+        "datasets": {"photos": {"format": "image_folder", "path": str(tmp_path / "photos"), "image_size": [32, 32],
+                                "color": "rgb", "test_size": 2, "validation_size": 1, "seed": 0}},
+        "models": {"mnv2": {"architecture": "mobilenet_v2", "alpha": 0.35, "weights": str(weights),
+                            "fine_tune": {"frozen_epochs": 1}}},
+    }))
+    result = run_snakemake(project_copy, "-n", "-p", "--cores", "1", "--configfile", own)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    train_job = output.split("rule train:", 1)[1].split("rule ", 1)[0]
+    assert str(weights) in next(line for line in train_job.splitlines() if line.strip().startswith("input:"))
+    manifest_command = next(line for line in output.splitlines() if "write_manifest.py" in line and "--brought" in line)
+    assert json.dumps({"mnv2": str(weights)}) in manifest_command.replace('":"', '": "')

@@ -87,3 +87,12 @@ def test_the_sections_defaults_are_the_documented_ones():
     declared = schema_defaults()
     documented = {place: values for place, values in documented_defaults().items() if place[0] in {s for s, _ in declared}}
     assert {place: [value] for place, value in declared.items()} == documented
+
+
+def test_the_readme_says_which_input_sizes_have_their_own_imagenet_file():
+    from coralbuild.models.architectures import ARCHITECTURES
+
+    readme = " ".join((PROJECT / "README.md").read_text().split())
+    for name, architecture in ARCHITECTURES.items():
+        if architecture.imagenet:
+            assert f"`{name}`" in readme and architecture.imagenet.sizes in readme, name

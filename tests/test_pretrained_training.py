@@ -13,14 +13,16 @@ import pytest
 
 from conftest import MNIST, PROJECT, SCRIPTS, environment, write_prepared
 from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.defaults import with_defaults
 from coralbuild.errors import BadInput
 from coralbuild.models import training
 from coralbuild.models.training import Phase
 
 WEIGHTS = PROJECT / "tests/data/keras-weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 MOBILENET = {"architecture": "mobilenet_v2", "alpha": 0.35}
-TRAIN = {"epochs": 3, "batch_size": 32, "learning_rate": 0.001, "seed": 1, "learning_rate_schedule": "cosine",
-         "keep": "best"}
+# The train section as the workflow hands it over: the schema's defaults filled in.
+TRAIN = with_defaults("/properties/train", {"epochs": 3, "batch_size": 32, "learning_rate": 0.001, "seed": 1,
+                                            "learning_rate_schedule": "cosine", "keep": "best"})
 
 
 def rows(*results, phase="train"):
@@ -158,15 +160,16 @@ def seeded_keras_home(tmp_path):
     return home
 
 
-def test_imagenet_weights_offline_and_not_cached_is_one_line_and_writes_nothing(digits, tmp_path):
-    # At 96x96 Keras wants its own file for that size, which is not cached and cannot be downloaded.
-    import PIL.Image  # noqa: F401 (the fixture's images are 48x48; the model size follows the data)
-
+def test_imagenet_weights_offline_and_not_cached_is_one_line_and_writes_nothing(tmp_path):
+    """At 96x96 Keras wants its own file for that size, which is not cached and cannot be
+    downloaded: a proxy that refuses every connection makes the download fail on any machine."""
     data = write_prepared(tmp_path / "data96", {
         f"{kind}_{split}": (np.zeros((10, 96, 96, 3), np.uint8) if kind == "x" else np.arange(10) % 2)
         for split in ("train", "val", "test") for kind in ("x", "y")})
     home = tmp_path / "empty-keras-home"
-    result = run_training(data, tmp_path / "run", {**MOBILENET, "weights": "imagenet"}, KERAS_HOME=str(home))
+    refused = {name: "http://127.0.0.1:9" for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
+    result = run_training(data, tmp_path / "run", {**MOBILENET, "weights": "imagenet"}, KERAS_HOME=str(home),
+                          NO_PROXY="", no_proxy="", **refused)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()[-1:]
     wanted = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
@@ -301,3 +304,24 @@ def test_balanced_class_weights_raise_the_recall_of_a_rare_class(tmp_path):
         predicted = np.argmax(model.predict(split["x_val"].astype(np.float32) / 255, verbose=0), axis=1)
         recall[mode] = float(np.mean(predicted[split["y_val"] == 1] == 1))
     assert recall["balanced"] > recall["none"] + 0.1, recall
+
+
+def test_a_training_killed_after_its_last_epoch_resumes_to_the_same_bytes(digits, tmp_path):
+    """Every epoch done, then the save failed (here: a folder stands where the checkpoint goes):
+    the rerun trains nothing and writes what an uninterrupted run writes, optimizer included."""
+    mlp = {"architecture": "mlp", "hidden_units": [32], "dropout": 0.1}
+    settings = {**TRAIN, "epochs": 2}
+    uninterrupted = run_training(digits, tmp_path / "uninterrupted", mlp, settings)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
+    folder = tmp_path / "resumed"
+    folder.mkdir()
+    command = train_command(digits, folder, mlp, settings)
+    (folder / "in-the-way.keras").mkdir()
+    command[command.index("--model") + 1] = str(folder / "in-the-way.keras")
+    failed = subprocess.run(command, capture_output=True, text=True, env=environment())
+    assert failed.returncode != 0 and (folder / "train_state.npz").exists()
+    resumed = run_training(digits, folder, mlp, settings)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming after epoch 2" in resumed.stdout and "Epoch " not in resumed.stdout
+    for name in ("model.keras", "history.csv"):
+        assert (folder / name).read_bytes() == (tmp_path / "uninterrupted" / name).read_bytes(), name

@@ -84,7 +84,7 @@ def keras_model():
 def kept_state(path, model, fingerprint="inputs-1"):
     from coralbuild.models.training import TrainingState
 
-    state = TrainingState(path, fingerprint)
+    state = TrainingState(path, fingerprint, "last")
     state.restore(model)
     for variable in model.variables:
         variable.assign(np.full(variable.shape, 7, variable.dtype))
@@ -97,7 +97,7 @@ def test_state_round_trips_every_variable_including_the_seed_generator(tmp_path,
 
     kept_state(tmp_path / "state.npz", keras_model())
     model = keras_model()
-    assert TrainingState(tmp_path / "state.npz", "inputs-1").restore(model) == 1
+    assert TrainingState(tmp_path / "state.npz", "inputs-1", "last").restore(model) == 1
     assert any("seed_generator" in v.path for v in model.variables)
     assert all((np.asarray(v.numpy()) == 7).all() for v in model.variables)
 
@@ -113,7 +113,7 @@ def test_state_for_other_inputs_or_unreadable_is_not_used(tmp_path, keras_model,
         path.write_bytes(damage(path.read_bytes()))
     model = keras_model()
     before = [v.numpy().copy() for v in model.variables]
-    state = TrainingState(path, "inputs-2")
+    state = TrainingState(path, "inputs-2", "last")
     assert state.restore(model) == 0 and state.history == []
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables))
     output = capsys.readouterr()

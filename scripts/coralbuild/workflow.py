@@ -107,6 +107,7 @@ def check_models(config):
         for dataset in settings.get("datasets", []):
             if dataset not in config["datasets"]:
                 raise ConfigError(f"invalid config at models.{name}.datasets: no dataset named {dataset!r}")
+        _check_fine_tuning(config, name, settings)
         minimum = source.min_image_size(settings)
         for dataset in model_datasets(config, name):
             dataset_settings = config["datasets"][dataset]
@@ -118,6 +119,20 @@ def check_models(config):
                 described = f"{size[0]}x{size[1]} is" if given else f"none given, and its images ({size[0]}x{size[1]}) are"
                 raise ConfigError(f"invalid config at datasets.{dataset}.image_size: {described} too small for model "
                                   f"{name} ({settings.get('architecture')}), the minimum is {minimum}x{minimum}")
+            if settings.get("weights") is not None and dataset_settings.get("color") != "rgb":
+                raise ConfigError(f"invalid config at datasets.{dataset}.color: model {name} starts from pretrained "
+                                  "weights, which take RGB images; set color: rgb")
+
+
+def _check_fine_tuning(config, name, settings):
+    """`fine_tune` leaves epochs to fine-tune in (a head trained alone is `unfreeze: 0`)."""
+    if "fine_tune" not in settings:
+        return
+    frozen, epochs = settings["fine_tune"]["frozen_epochs"], train_settings(config["train"], settings)["epochs"]
+    if frozen >= epochs:
+        raise ConfigError(f"invalid config at models.{name}.fine_tune.frozen_epochs: {frozen} frozen epochs of "
+                          f"{epochs} leave none to fine-tune (raise train.epochs, or give unfreeze: 0 to train "
+                          "only the head)")
 
 
 def trained_models(config):
@@ -141,11 +156,14 @@ def dataset_source_digest(name, settings):
     return dataset_format(settings).source_digest(name, settings)
 
 
-def dataset_source(settings, inputs):
-    """Where the prepare script reads the data: the image folder, or the four IDX files."""
+def dataset_source(name, settings):
+    """Where the prepare script reads the data: the image folder, or the four IDX files (its
+    inputs). From the config, not the job's inputs: Snakemake compares a parameter made from
+    inputs only through them, and an image folder's images are not inputs, so a new `path` must
+    show here."""
     if settings.get("format") == "image_folder":
         return {"folder": settings["path"]}
-    return {part: inputs[part] for part in idx.PARTS}
+    return idx.rule_inputs(name, settings)
 
 
 def download_source(settings, file_name):

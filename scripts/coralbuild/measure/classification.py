@@ -73,3 +73,20 @@ def recall_change(before, after, classes, names):
         if old is not None and new is not None:
             changes.append({"class": name, f"{names[0]}_recall": old, f"{names[1]}_recall": new, "change": new - old})
     return sorted(changes, key=lambda change: change["change"])
+
+
+# Top-1 accuracy the int8 model may lose against float32 before the evaluation warns: a sound
+# full-integer conversion loses about a point, a broken one falls towards chance.
+INT8_LOSS_WARNING = 0.02
+
+
+def int8_loss_warning(float32_accuracy, int8_accuracy, examples):
+    """A one-line warning when the int8 model loses more top-1 accuracy against float32 than
+    INT8_LOSS_WARNING, or than two test images (a smaller loss is noise), else None."""
+    loss = float32_accuracy - int8_accuracy
+    if loss <= max(INT8_LOSS_WARNING, 2 / examples):
+        return None
+    return (f"warning: the int8 model's top-1 accuracy is {100 * loss:.1f} points below float32's "
+            f"({100 * int8_accuracy:.1f}% against {100 * float32_accuracy:.1f}% on {examples} test images); "
+            "check quantize.conv_weights (per_tensor can wreck a pretrained network) and "
+            "quantize.representative_samples")

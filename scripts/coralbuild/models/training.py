@@ -28,6 +28,7 @@ import keras
 import pandas as pd
 
 from coralbuild.atomic import atomic_output
+from coralbuild.defaults import with_defaults
 from coralbuild.models.augmentation import augment, is_active
 from coralbuild.models.preprocessing import to_model_input
 
@@ -134,18 +135,21 @@ class Phase:
     learning_rate: float
 
 
+FINE_TUNE_SCHEMA = "/$defs/pretrained/properties/fine_tune"
+
+
 def plan_phases(model_settings, train_settings):
     """The phases of a training: frozen then fine_tune with `fine_tune`, else one `train` phase."""
     epochs, rate = train_settings["epochs"], train_settings["learning_rate"]
-    fine_tune = model_settings.get("fine_tune")
     if epochs == 0:
         return []  # a brought model kept as it is
-    if fine_tune is None:
+    if "fine_tune" not in model_settings:
         return [Phase("train", epochs, None, rate)]
+    fine_tune = with_defaults(FINE_TUNE_SCHEMA, model_settings["fine_tune"])
     frozen = min(fine_tune["frozen_epochs"], epochs)
     phases = [Phase("frozen", frozen, 0, rate)] if frozen else []
     if frozen < epochs:
-        phases.append(Phase("fine_tune", epochs, fine_tune.get("unfreeze", "all"), fine_tune.get("learning_rate", rate)))
+        phases.append(Phase("fine_tune", epochs, fine_tune["unfreeze"], fine_tune.get("learning_rate", rate)))
     return phases
 
 
@@ -205,7 +209,7 @@ class TrainingState(keras.callbacks.Callback):
     library versions) is not used and is replaced after the next epoch.
     """
 
-    def __init__(self, path, fingerprint, keep="last"):
+    def __init__(self, path, fingerprint, keep):
         super().__init__()
         self.path, self.fingerprint, self.keep = Path(path), fingerprint, keep
         self.history, self.best, self.phase = [], None, None
@@ -279,7 +283,7 @@ def _check_shapes(variables, values):
             raise ValueError(f"{variable.path} has shape {value.shape}, expected {tuple(variable.shape)}")
 
 
-class EarlyStopping(keras.callbacks.Callback):
+class StopWhenPhaseIsOver(keras.callbacks.Callback):
     """Ends `fit` when the phase is over by early stopping (computed from the history, so that a
     resumed run stops where an uninterrupted one does)."""
 
@@ -298,7 +302,7 @@ def learning_rate(settings, steps, rate=None):
     phase. A schedule is a function of the optimizer's step count, which the training state
     keeps, so a resumed run follows it."""
     rate = settings["learning_rate"] if rate is None else rate
-    if settings.get("learning_rate_schedule", "constant") == "constant":
+    if settings["learning_rate_schedule"] == "constant":
         return rate
     return keras.optimizers.schedules.CosineDecay(rate, steps)
 
@@ -316,30 +320,20 @@ def train(model, split, settings, threads, state, input_range=(0.0, 1.0), model_
     """Compile and fit `model` on a prepared split phase by phase, resuming from `state` (a
     TrainingState); keep the best or the last epoch's weights; return the per-epoch history of
     the whole training as a table, with the epoch kept and why each phase stopped."""
-    from coralbuild.models.architectures.applications import set_trainable_backbone
-
     steps_per_epoch = -(-len(split["x_train"]) // settings["batch_size"])
     phases = plan_phases(model_settings or {}, settings)
-    patience = (settings.get("early_stopping") or {}).get("patience")
-    weights = class_weights(split["y_train"], settings.get("class_weight", "none"))
+    patience = (settings["early_stopping"] or {}).get("patience")
+    weights = class_weights(split["y_train"], settings["class_weight"])
     state.restore(model)
     validation = make_dataset(split["x_val"], split["y_val"], settings["batch_size"], input_range, threads)
+    prepared = None
     while (phase := current_phase(state.history, phases, patience)) is not None:
-        if phase.unfreeze is not None:
-            set_trainable_backbone(model, phase.unfreeze)
+        prepared = prepare_phase(model, phase, state, settings, steps_per_epoch)
         first = len(state.history)
-        phase_start = next((row["epoch"] - 1 for row in state.history if row["phase"] == phase.name), first)
-        # Named, not numbered by how many optimizers this process made: a run resumed inside the
-        # second phase must save what an uninterrupted one saves.
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate(settings, (phase.end - phase_start) * steps_per_epoch,
-                                                          phase.learning_rate), name="adam"),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        state.start_phase(model, phase)
         print(f"phase {phase.name}: epochs {first + 1} to {phase.end} at learning rate {phase.learning_rate}"
-              + (f", last {phase.unfreeze} backbone layers trainable" if phase.unfreeze is not None else ""))
+              + {None: "", 0: ", backbone frozen", "all": ", every backbone layer trainable"}.get(
+                  phase.unfreeze, f", last {phase.unfreeze} backbone layers trainable")
+              + (" (BatchNormalization in inference mode)" if phase.unfreeze is not None else ""))
         model.fit(
             make_training_dataset(split["x_train"], split["y_train"], {**settings, "epochs": phase.end}, first,
                                   input_range, threads),
@@ -348,11 +342,36 @@ def train(model, split, settings, threads, state, input_range=(0.0, 1.0), model_
             epochs=phase.end,
             steps_per_epoch=steps_per_epoch,
             class_weight=weights,
-            callbacks=[state, EarlyStopping(state, phase, patience)],
+            callbacks=[state, StopWhenPhaseIsOver(state, phase, patience)],
             shuffle=False,  # the pipeline shuffles, seeded
             verbose=2,
         )
+    if prepared is None and state.history:
+        # Every epoch was done before this run (killed while saving): the model must still carry
+        # its last phase's trainable layers and optimizer, as an uninterrupted run's does.
+        prepare_phase(model, next(p for p in phases if p.name == state.history[-1]["phase"]), state, settings,
+                      steps_per_epoch)
     return finished_history(model, state, phases, patience)
+
+
+def prepare_phase(model, phase, state, settings, steps_per_epoch):
+    """Make `phase`'s layers trainable, compile the model with the phase's own optimizer and
+    give it back its kept variables; return the phase."""
+    from coralbuild.models.architectures.applications import set_trainable_backbone
+
+    if phase.unfreeze is not None:
+        set_trainable_backbone(model, phase.unfreeze)
+    phase_start = next((row["epoch"] - 1 for row in state.history if row["phase"] == phase.name), len(state.history))
+    # Named, not numbered by how many optimizers this process made: a run resumed inside the
+    # second phase must save what an uninterrupted one saves.
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate(settings, (phase.end - phase_start) * steps_per_epoch,
+                                                      phase.learning_rate), name="adam"),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    state.start_phase(model, phase)
+    return phase
 
 
 def finished_history(model, state, phases, patience):

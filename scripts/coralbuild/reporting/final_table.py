@@ -5,13 +5,7 @@ import json
 from pathlib import Path
 
 from coralbuild.edgetpu.placement import compare
-from coralbuild.reporting.table import read_compile_record
-
-
-def model_key(path):
-    """(dataset, model) of a file or folder directly in results/<dataset>/<model>/."""
-    path = Path(path)
-    return path.parent.parent.name, path.parent.name
+from coralbuild.reporting.table import model_key, read_compile_record
 
 
 def compile_facts(report_folder):

@@ -6,6 +6,17 @@ from pathlib import Path
 
 from coralbuild.atomic import atomic_output
 
+def model_key(path):
+    """(dataset, model) of a file or folder directly in results/<dataset>/<model>/."""
+    path = Path(path)
+    return path.parent.parent.name, path.parent.name
+
+
+def read_metrics(paths):
+    """(dataset, model) -> the evaluation of each results/<dataset>/<model>/metrics.json."""
+    return {model_key(path): json.loads(Path(path).read_text()) for path in paths}
+
+
 MEASUREMENT_COLUMNS = [
     "dataset", "model", "artifact", "device", "status", "size_bytes", "accuracy", "balanced_accuracy", "agreement",
     "agreement_reference", "threads", "warmup", "iterations", "load_ms", "first_invoke_ms",

@@ -72,10 +72,14 @@ def efficientnet_b0(applications, settings, image):
         input_tensor=image, input_shape=image.shape[1:], include_top=False, weights=weights_argument(settings))
 
 
+MOBILENET_V2_IMAGENET_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+
+
 def mobilenet_v2_imagenet_problem(settings):
     alpha = setting(settings, "alpha")
-    if alpha not in (0.35, 0.5, 0.75, 1.0, 1.3, 1.4):
-        return f"Keras has ImageNet weights for mobilenet_v2 at alpha 0.35, 0.5, 0.75, 1.0, 1.3 and 1.4, not {alpha}"
+    if alpha not in MOBILENET_V2_IMAGENET_ALPHAS:
+        *others, last = MOBILENET_V2_IMAGENET_ALPHAS
+        return f"Keras has ImageNet weights for mobilenet_v2 at alpha {', '.join(map(str, others))} and {last}, not {alpha}"
     return None
 
 
@@ -168,8 +172,9 @@ def build_backbone(name, backbone, settings, image):
     except ValueError as error:
         if setting(settings, "weights") in (None, "imagenet"):
             raise
-        raise BadInput(f"{settings['weights']}: not a no-top weights file of {name} "
-                       f"(alpha {setting(settings, 'alpha')}): {str(error).splitlines()[0]}") from None
+        width = f" (alpha {setting(settings, 'alpha')})" if name.startswith("mobilenet") else ""
+        raise BadInput(f"{settings['weights']}: not a no-top weights file of {name}{width}: "
+                       f"{str(error).splitlines()[0]}") from None
     except Exception as error:  # keras.utils.get_file raises a bare Exception when it cannot download
         if not FETCH_FAILURE.search(str(error)):
             raise

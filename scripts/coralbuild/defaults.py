@@ -1,0 +1,33 @@
+"""The config's defaults, read from config/schema.yaml, where each is declared once.
+
+The workflow fills a config's left-out keys from the schema before any job starts
+(workflow.fill_defaults), so the jobs get complete sections; a script run by hand with part of
+a section takes the rest from here. Standard library and PyYAML only.
+"""
+
+import functools
+from pathlib import Path
+
+import yaml
+
+SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
+
+
+@functools.cache
+def _schema():
+    return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+
+
+def section_defaults(pointer):
+    """The declared defaults of the object schema at `pointer` (a JSON pointer into the schema,
+    e.g. "/properties/train"): key -> default."""
+    node = _schema()
+    for part in pointer.strip("/").split("/"):
+        node = node[part]
+    return {key: spec["default"] for key, spec in node.get("properties", {}).items()
+            if isinstance(spec, dict) and "default" in spec}
+
+
+def with_defaults(pointer, settings):
+    """`settings` with the keys it leaves out taken from the schema's defaults at `pointer`."""
+    return {**section_defaults(pointer), **(settings or {})}
