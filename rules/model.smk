@@ -27,7 +27,7 @@ rule train:
         "../envs/tensorflow.yaml"
     shell:
         "python {input.script:q} --data {input.data:q} --name {wildcards.model:q} --model-settings {params.model:q}"
-        " --train-settings {params.train:q} --threads {threads}"
+        " --train-settings {params.train:q} --threads {threads} --code-digest {input.code:q}"
         " --model {output.model:q} --history {output.history:q} --state {params.state:q} > {log:q} 2>&1"
 
 

@@ -11,7 +11,6 @@ from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.models.keras_archive import normalize_keras_archive
 from coralbuild.models.sources import model_source
 from coralbuild.models.sources.architecture import weights_file
-from coralbuild.workflow import code_files
 
 
 def parse_args(argv):
@@ -22,6 +21,8 @@ def parse_args(argv):
     parser.add_argument("--train-settings", type=json.loads, required=True,
                         help="train section merged with the model's own overrides (JSON)")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow thread pool size")
+    parser.add_argument("--code-digest", help="results/code/train.sha256: the digest of the code this training runs, "
+                                              "which a kept training state must match to be resumed")
     parser.add_argument("--model", required=True, help="the .keras checkpoint to write")
     parser.add_argument("--history", required=True, help="per-epoch loss and accuracy (CSV)")
     parser.add_argument("--state", type=Path, required=True,
@@ -62,7 +63,9 @@ def main(argv=None):
     model = starting_model(args.name, args.model_settings, split["x_train"].shape[1:], len(class_names(args.data)),
                            args.train_settings["seed"])
     model.summary(print_fn=print)
-    code = code_files(__file__)
+    # The rule hands over the digest of this script and the modules it imports; run by hand,
+    # every module of the package stands for the code.
+    code = [args.code_digest] if args.code_digest else [__file__, *Path(__file__).parent.joinpath("coralbuild").rglob("*.py")]
     weights = weights_file(args.model_settings)
     fingerprint = training_fingerprint(args.data, args.model_settings, args.train_settings, code, weights)
     state = TrainingState(args.state, fingerprint, keep=args.train_settings["keep"])

@@ -64,8 +64,11 @@ def test_the_readme_recipe_runs_as_written(tmp_path):
     history = pd.read_csv(results / "photos/mnv2/history.csv")
     assert list(dict.fromkeys(history["phase"])) == ["frozen", "fine_tune"]
     assert history["kept"].sum() == 1
-    metrics = json.loads((results / "photos/mnv2/metrics.json").read_text())["artifacts"]
-    assert metrics["int8"]["accuracy"] >= 0.8 and abs(metrics["int8"]["accuracy"] - metrics["float32"]["accuracy"]) <= 0.1
+    evaluation = json.loads((results / "photos/mnv2/metrics.json").read_text())
+    metrics, examples = evaluation["artifacts"], evaluation["test_examples"]
+    # int8 as good as float32 up to two of the few test images
+    assert metrics["int8"]["accuracy"] >= 0.8
+    assert abs(metrics["int8"]["accuracy"] - metrics["float32"]["accuracy"]) <= 2 / examples + 1e-9
     train_log = (results / "photos/mnv2/logs/train.log").read_text()
     assert "Downloading" not in train_log and "phase fine_tune" in train_log
     assert (results / "manifest.json").is_file() and (results / "summary.csv").is_file()

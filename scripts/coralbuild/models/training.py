@@ -116,7 +116,7 @@ def files_digest(paths):
 
 def training_fingerprint(data_path, model_settings, train_settings, code, weights=None):
     """What a kept training state must match to be resumed: the data, settings, the weights file
-    it started from, the code the training runs (`code`: the files its rule lists) and library
+    it started from, the code the training runs (`code`: its rule's code digest, or the code files) and library
     versions."""
     described = {"data": files_digest([data_path]), "model": model_settings, "train": train_settings,
                  "code": files_digest(code), "weights": files_digest([weights]) if weights else None,
