@@ -6,13 +6,15 @@ import hashlib
 import itertools
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import PROJECT, copy_project, run_snakemake, write_image_folder
+from conftest import PROJECT, copy_project, environment, run_snakemake, write_image_folder
 
 CONFIG = yaml.safe_load((PROJECT / "config/config.yaml").read_text())
 RUN = {
@@ -81,14 +83,42 @@ def make_project(destination, brought_from=None):
     return project
 
 
+# What a second clean run makes: the prepared data and each kind of model up to its int8 file
+# (the stages after it are compared byte for byte in test_workflow_e2e::
+# test_a_run_killed_while_writing_outputs_completes_with_identical_artifacts). Prepared data folders
+# are Snakemake's targets; the files in them are compared.
+TARGETS = ["results/photos/data", "results/split/data", "results/photos/mnv2/model_int8.tflite",
+           "results/photos/mine/model_int8.tflite", "results/photos/mnv2/labels.txt"]
+REPRODUCED = ["results/photos/data/x_train.npy", "results/photos/data/sources.sha256", "results/split/data/x_test.npy",
+              "results/photos/mnv2/model.keras", "results/photos/mnv2/model_int8.tflite",
+              "results/photos/mine/model_int8.tflite", "results/photos/mnv2/labels.txt"]
+
+
 @pytest.fixture(scope="module")
-def photo_run(tmp_path_factory):
+def photo_runs(tmp_path_factory):
+    """(this file's run, which the tests read; a second clean run of the same files in another
+    folder up to TARGETS: (its folder, Snakemake's exit status, its output file)). The second runs
+    beside the first: each leaves a core idle much of the time (a training job books both cores,
+    and mostly uses one)."""
     project = make_project(tmp_path_factory.mktemp("photos"))
+    second = make_project(tmp_path_factory.mktemp("photos-again"), brought_from=project / "brought")
     brought = digests(project / "brought")
-    result = run_snakemake(project, "--cores", "2")
+    output = second.with_name(f"{second.name}.out")
+    with open(output, "w") as out:
+        beside = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", *TARGETS], cwd=second,
+                                  stdout=out, stderr=subprocess.STDOUT, env=environment())
+    try:
+        result = run_snakemake(project, "--cores", "2")
+    finally:
+        beside.wait()
     assert result.returncode == 0, result.stderr[-4000:]
     assert digests(project / "brought") == brought, "a brought model was modified"
-    return project
+    return project, (second, beside.returncode, output)
+
+
+@pytest.fixture(scope="module")
+def photo_run(photo_runs):
+    return photo_runs[0]
 
 
 def dry_run(project):
@@ -257,19 +287,8 @@ def test_a_changed_brought_model_reruns_only_that_model(photo_run):
         source.write_bytes(original)
 
 
-# What a second clean run makes: the prepared data and each kind of model up to its int8 file
-# (the stages after it are compared byte for byte in test_workflow_e2e). Prepared data folders
-# are Snakemake's targets; the files in them are compared.
-TARGETS = ["results/photos/data", "results/split/data", "results/photos/mnv2/model_int8.tflite",
-           "results/photos/mine/model_int8.tflite", "results/photos/mnv2/labels.txt"]
-REPRODUCED = ["results/photos/data/x_train.npy", "results/photos/data/sources.sha256", "results/split/data/x_test.npy",
-              "results/photos/mnv2/model.keras", "results/photos/mnv2/model_int8.tflite",
-              "results/photos/mine/model_int8.tflite", "results/photos/mnv2/labels.txt"]
-
-
-def test_two_clean_runs_are_byte_identical(photo_run, tmp_path_factory):
-    second = make_project(tmp_path_factory.mktemp("photos-again"), brought_from=photo_run / "brought")
-    result = run_snakemake(second, "--cores", "2", *TARGETS)
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_two_clean_runs_are_byte_identical(photo_runs):
+    project, (second, status, output) = photo_runs
+    assert status == 0, output.read_text()[-3000:]
     for path in REPRODUCED:
-        assert (second / path).read_bytes() == (photo_run / path).read_bytes(), path
+        assert (second / path).read_bytes() == (project / path).read_bytes(), path

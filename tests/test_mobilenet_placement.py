@@ -24,8 +24,10 @@ def int8_model(tmp_path, name, **settings):
     return predict(read_tflite(path))
 
 
-@pytest.mark.parametrize("name, settings", [("mobilenet_v2", {"alpha": 0.35}),
-                                            ("mobilenet_v3_small", {"minimalistic": True})])
+# MobileNetV2 (alpha 0.35, 32x32x3, 3 classes) is not built here again: test_image_folder_workflow::
+# test_the_mobilenet_takes_raw_pixels_and_is_predicted_fully_on_the_edge_tpu asserts the same
+# prediction of the same network, trained, exported and quantized by the workflow itself.
+@pytest.mark.parametrize("name, settings", [("mobilenet_v3_small", {"minimalistic": True})])
 def test_runs_entirely_on_the_edge_tpu(tmp_path, name, settings):
     prediction = int8_model(tmp_path, name, **settings)
     assert prediction.fully_mapped, [(op.op, op.reason) for op in prediction.ops if op.placement != "edgetpu"]

@@ -58,9 +58,17 @@ def kill_after_first_epoch(split, folder, model):
 # killed and resumed inside a whole workflow run (test_workflow_e2e).
 @pytest.mark.parametrize("model", ["mlp"])
 def test_killed_training_resumes_and_matches_an_uninterrupted_run(split, tmp_path, model):
-    train(split, tmp_path / "uninterrupted", model)
-    kill_after_first_epoch(split, tmp_path / "resumed", model)
-    log = train(split, tmp_path / "resumed", model)
+    # The uninterrupted run trains beside the killed one (each mostly uses one core).
+    (tmp_path / "uninterrupted").mkdir()
+    with open(tmp_path / "uninterrupted.out", "w") as output:
+        uninterrupted = subprocess.Popen(train_command(split, tmp_path / "uninterrupted", model), stdout=output,
+                                         stderr=subprocess.STDOUT, env=environment())
+    try:
+        kill_after_first_epoch(split, tmp_path / "resumed", model)
+        log = train(split, tmp_path / "resumed", model)
+    finally:
+        uninterrupted.wait()
+    assert uninterrupted.returncode == 0, (tmp_path / "uninterrupted.out").read_text()[-3000:]
     epochs_done = int(log.split("resuming after epoch ")[1].split()[0])
     assert 1 <= epochs_done < SETTINGS["epochs"]
     assert f"Epoch {epochs_done + 1}/{SETTINGS['epochs']}" in log and f"Epoch {epochs_done}/" not in log

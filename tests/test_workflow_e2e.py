@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -30,7 +31,11 @@ FINAL_JOBS = {"benchmark_table": 1, "summary_table": 1, "plot_results": 1, "mani
 
 def planned_jobs(project, *args, **options):
     """Rule -> job count of a dry run (empty when nothing is to be done)."""
-    result = snakemake(project, "-n", "--cores", "2", *TINY, *args, **options)
+    return jobs_planned_by(snakemake(project, "-n", "--cores", "2", *TINY, *args, **options))
+
+
+def jobs_planned_by(result):
+    """Rule -> job count of a finished dry run (empty when nothing is to be done)."""
     assert result.returncode == 0, result.stderr
     output = result.stdout + result.stderr
     if "Nothing to be done" in output:
@@ -91,16 +96,6 @@ def test_second_dry_run_has_nothing_to_do(tiny_run):
     assert planned_jobs(tiny_run) == {}
 
 
-def test_two_clean_runs_make_byte_identical_artifacts(tiny_run, tmp_path_factory):
-    second = copy_project(tmp_path_factory.mktemp("second-run"))
-    result = snakemake(second, "--cores", "2", *TINY)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert {"results/mnist/data/x_train.npy", "results/mnist/data/dataset.json", "results/mnist/cnn/model.keras",
-            "results/mnist/mlp/saved_model/saved_model.pb",
-            "results/mnist/mlp/saved_model/variables/variables.index",
-            "results/mnist/cnn/model_int8.tflite"} <= compared_artifacts(tiny_run, second)
-
-
 def run_killed_when(project, pattern, *args):
     """Start Snakemake with `args` (the tiny run by default) in a process group of its own and SIGKILL
     the whole group (Snakemake and every job) as soon as a path matching `pattern` exists."""
@@ -123,6 +118,9 @@ KILLED_WHILE_WRITING = [("prepare_dataset", "results/mnist", "data"), ("train", 
 
 
 def test_a_run_killed_while_writing_outputs_completes_with_identical_artifacts(tiny_run, tmp_path_factory):
+    """Also the check that two clean runs make byte-identical artifacts (no test of its own: a
+    second whole run): this one starts from an empty copy of the project, only kills interrupt
+    it, and compared_artifacts fails on any file whose bytes differ from the tiny run's."""
     project = copy_project(tmp_path_factory.mktemp("killed"))
     for job, folder, output in KILLED_WHILE_WRITING:
         run_killed_when(project, f"{folder}/.{output}.tmp-*")
@@ -131,7 +129,8 @@ def test_a_run_killed_while_writing_outputs_completes_with_identical_artifacts(t
         assert job in planned_jobs(project)
     result = snakemake(project, "--cores", "2", *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert {"results/mnist/data/x_train.npy", "results/mnist/cnn/model.keras",
+    assert {"results/mnist/data/x_train.npy", "results/mnist/data/dataset.json", "results/mnist/cnn/model.keras",
+            "results/mnist/mlp/saved_model/saved_model.pb", "results/mnist/mlp/saved_model/variables/variables.index",
             "results/mnist/cnn/model_int8.tflite"} <= compared_artifacts(tiny_run, project)
     # The next writer of each output removed what the killed one left.
     assert not list(project.glob("results/**/.*tmp-*")) and not list(project.glob("results/**/train_state.npz"))
@@ -161,21 +160,35 @@ def test_touching_files_without_changing_them_reruns_nothing(tiny_run):
     assert planned_jobs(tiny_run) == {}
 
 
-@pytest.mark.parametrize("change, expected", [
-    ("benchmark: {iterations: 60}", downstream("benchmark_cpu")),
-    ("quantize: {representative_samples: 50}", downstream("quantize_int8")),
-    ("train: {epochs: 2}", downstream("train")),
-    ("models: {cnn: {train: {epochs: 2}}}", downstream("train", models=("cnn",))),
-    ("datasets: {mnist: {validation_size: 400}}", downstream("train") | {"prepare_dataset": 1}),
-    ("models: {mlp: {dropout: 0.4}}", downstream("train", models=("mlp",))),
+CONFIG_CHANGES = {
+    "benchmark: {iterations: 60}": downstream("benchmark_cpu"),
+    "quantize: {representative_samples: 50}": downstream("quantize_int8"),
+    "train: {epochs: 2}": downstream("train"),
+    "models: {cnn: {train: {epochs: 2}}}": downstream("train", models=("cnn",)),
+    "datasets: {mnist: {validation_size: 400}}": downstream("train") | {"prepare_dataset": 1},
+    "models: {mlp: {dropout: 0.4}}": downstream("train", models=("mlp",)),
     # No compiler here, so no compile job: only the manifest, which records the config's hash.
-    ("compile: {timeout_s: 99}", {"manifest": 1, "all": 1}),
-    ("compile: {min_runtime_version: 14}", {"predict_edgetpu": 2, **FINAL_JOBS}),
-    ("predict: {require_full_mapping: true}", {"predict_edgetpu": 2, **FINAL_JOBS}),
-])
-def test_a_config_change_reruns_exactly_what_it_affects(tiny_run, change, expected):
-    (tiny_run / "change.yaml").write_text(change)
-    assert planned_jobs(tiny_run, "change.yaml") == expected
+    "compile: {timeout_s: 99}": {"manifest": 1, "all": 1},
+    "compile: {min_runtime_version: 14}": {"predict_edgetpu": 2, **FINAL_JOBS},
+    "predict: {require_full_mapping: true}": {"predict_edgetpu": 2, **FINAL_JOBS},
+}
+
+
+@pytest.fixture(scope="module")
+def dry_runs_with_config_changes(tiny_run):
+    """Change -> the tiny run's dry run with that change of CONFIG_CHANGES (a file of its own),
+    the dry runs all at once: each is mostly Snakemake's start-up, on one core."""
+    for number, change in enumerate(CONFIG_CHANGES):
+        (tiny_run / f"change-{number}.yaml").write_text(change)
+    with ThreadPoolExecutor(len(CONFIG_CHANGES)) as pool:
+        dry_runs = pool.map(lambda number: snakemake(tiny_run, "-n", "--cores", "2", *TINY, f"change-{number}.yaml"),
+                            range(len(CONFIG_CHANGES)))
+        return dict(zip(CONFIG_CHANGES, dry_runs))
+
+
+@pytest.mark.parametrize("change", CONFIG_CHANGES)
+def test_a_config_change_reruns_exactly_what_it_affects(dry_runs_with_config_changes, change):
+    assert jobs_planned_by(dry_runs_with_config_changes[change]) == CONFIG_CHANGES[change]
 
 
 # Each edit rewrites the digest of the one script that imports the file (rule code_digest).
@@ -208,7 +221,8 @@ def test_datasets_from_a_url_are_downloaded_verified_and_run_side_by_side(projec
                                ("test_images", "t10k-images-idx3-ubyte.gz"), ("test_labels", "t10k-labels-idx1-ubyte.gz")]
         }
         served = {"url": f"http://127.0.0.1:{server.server_port}/", "sha256": default["sha256"],
-                  "download_sha256": download_sha256, "validation_size": 500, "seed": 0, "max_test_size": 100}
+                  "download_sha256": download_sha256, "validation_size": 500, "seed": 0, "max_train_size": 2000,
+                  "max_test_size": 100}
         (project_copy / "two.yaml").write_text(yaml.safe_dump({"datasets": {"served": served}}))
         assert planned_jobs(project_copy, "two.yaml")["prepare_dataset"] == 2  # mnist and served
         result = snakemake(project_copy, "results/served/data", "--cores", "2", *TINY, "two.yaml")
@@ -404,15 +418,13 @@ def test_both_default_models_are_predicted_to_map_fully(tiny_run):
     assert (table.predicted_ops_cpu == 0).all() and (table.predicted_ops_edgetpu > 0).all()
 
 
-def test_requiring_full_mapping_stops_a_model_that_would_not_map(tiny_run):
-    (tiny_run / "strict.yaml").write_text("compile: {min_runtime_version: 12}\npredict: {require_full_mapping: true}")
-    try:
-        result = snakemake(tiny_run, "--cores", "2", *TINY, "strict.yaml")
-        assert result.returncode != 0
-        assert "not predicted to map fully to the Edge TPU" in result.stdout + result.stderr
-    finally:  # back to the tiny config's results, which later tests read
-        restored = snakemake(tiny_run, "--cores", "2", *TINY)
-        assert restored.returncode == 0 and planned_jobs(tiny_run) == {}, restored.stderr[-2000:]
+def test_requiring_full_mapping_stops_a_model_that_would_not_map(tiny_run, tmp_path):
+    project = tmp_path / "project"  # a copy: the tiny run's results stay as later tests read them
+    shutil.copytree(tiny_run, project, symlinks=True)
+    (project / "strict.yaml").write_text("compile: {min_runtime_version: 12}\npredict: {require_full_mapping: true}")
+    result = snakemake(project, "--cores", "2", *TINY, "strict.yaml")
+    assert result.returncode != 0
+    assert "not predicted to map fully to the Edge TPU" in result.stdout + result.stderr
 
 
 
@@ -422,12 +434,20 @@ def test_training_killed_in_the_workflow_resumes_and_matches_an_uninterrupted_on
     for name in ("uninterrupted", "killed"):
         projects[name] = copy_project(tmp_path / name)
         (projects[name] / "epochs.yaml").write_text("train: {epochs: 3}")
-    assert snakemake(projects["uninterrupted"], "--cores", "2", *three_epochs).returncode == 0
-    killed = projects["killed"]
-    run_killed_when(killed, "results/mnist/cnn/train_state.npz", *three_epochs)  # after the first epoch
-    assert not (killed / "results/mnist/cnn/model.keras").exists()
-    result = snakemake(killed, "--cores", "2", *three_epochs)
-    assert result.returncode == 0, result.stderr[-3000:]
+    # The uninterrupted run goes on beside the killed one: each leaves a core idle much of the time.
+    with open(tmp_path / "uninterrupted.out", "w") as output:
+        uninterrupted = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", *three_epochs],
+                                         cwd=projects["uninterrupted"], stdout=output, stderr=subprocess.STDOUT,
+                                         env=environment())
+    try:
+        killed = projects["killed"]
+        run_killed_when(killed, "results/mnist/cnn/train_state.npz", *three_epochs)  # after the first epoch
+        assert not (killed / "results/mnist/cnn/model.keras").exists()
+        result = snakemake(killed, "--cores", "2", *three_epochs)
+        assert result.returncode == 0, result.stderr[-3000:]
+    finally:
+        uninterrupted.wait()
+    assert uninterrupted.returncode == 0, (tmp_path / "uninterrupted.out").read_text()[-3000:]
     assert "train_state.npz: resuming after epoch" in (killed / "results/mnist/cnn/logs/train.log").read_text()
     for name in ("model.keras", "history.csv"):
         assert ((killed / "results/mnist/cnn" / name).read_bytes()
