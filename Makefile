@@ -14,8 +14,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	python -m pytest tests
 
-lint: $(VENV)/.installed
+# Snakemake's own lint, then the formatters' checks (snakefmt for the rules, ruff for the Python).
+lint: $(VENV)/.installed-test
 	snakemake --lint
+	snakefmt --check Snakefile rules
+	ruff check scripts tests benchmarks
 
 # The HTML report of the last run: tables and plots with captions.
 report: $(VENV)/.installed

@@ -14,7 +14,10 @@ min_version("9.0")
 # it first: --configfile config/config.yaml config/tiny.yaml.
 if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml" if os.path.exists("config/config.yaml") else os.path.relpath(os.path.join(workflow.basedir, "config/config.yaml"))
+    configfile:
+        "config/config.yaml"
+        if os.path.exists("config/config.yaml")
+        else os.path.relpath(os.path.join(workflow.basedir, "config/config.yaml"))
 
 
 report: "report/workflow.rst"
@@ -49,16 +52,16 @@ if not COMPILER:
 
 
 rule all:
-    input:
-        "results/benchmark.csv",
-        "results/summary.csv",
-        rules.plot_results.output,
-        "results/manifest.json",
-        rules.compare_baseline.output if BASELINE else [],
     default_target: True
+    input:
+        BENCHMARK_TABLE,
+        SUMMARY_TABLE,
+        rules.plot_results.output,
+        MANIFEST,
+        rules.compare_baseline.output if BASELINE else [],
 
 
 onsuccess:
     # Surface the warnings of the evaluations (int8 far below float32) and of the final table
     # (prediction against compiler) at the end of the run.
-    show_warnings(all_models("results/{dataset}/{model}/logs/evaluate.log") + ["results/logs/benchmark_table.log"])
+    show_warnings(all_models(model_log("evaluate")) + [run_log("benchmark_table")])

@@ -17,7 +17,6 @@ Run it on an otherwise idle machine: it prints figures, it asserts nothing.
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -27,8 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-
-from project_copy import PROJECT, copy_project
+from project_copy import copy_project
 
 TRIVIAL_SNAKEFILE = 'rule all:\n    input: "b.txt"\n\nrule b:\n    output: "b.txt"\n    shell: "touch {output}"\n'
 # A chain of three rules per item: what Snakemake itself costs per job, for TRIVIAL_ITEMS * 3 + 1 jobs.

@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 import yaml
-
 from project_copy import PROJECT, copy_project
 
 SHARED = PROJECT.parent / "shared"

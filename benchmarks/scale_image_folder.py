@@ -56,7 +56,6 @@ import pandas as pd
 import psutil
 import yaml
 from PIL import Image, ImageDraw
-
 from project_copy import PROJECT, copy_project
 
 CLASSES = 10

@@ -2,25 +2,25 @@
 
 
 rule benchmark_cpu:
-    output:
-        "results/{dataset}/{model}/benchmark_cpu.csv",
     input:
         unpack(code("benchmark_cpu")),
         unpack(trained_artifacts),
         data=rules.prepare_dataset.output[0],
-        metrics="results/{dataset}/{model}/metrics.json",
-        int8="results/{dataset}/{model}/model_int8.tflite",
+        metrics=model_path("metrics.json"),
+        int8=model_path("model_int8.tflite"),
+    output:
+        model_path("benchmark_cpu.csv"),
+    log:
+        model_log("benchmark_cpu"),
+    benchmark:
+        model_benchmark("benchmark_cpu")
+    conda:
+        "../envs/litert.yaml"
+    threads: all_cores()
     params:
         benchmark=stages.as_json(config["benchmark"]),
         input_range=lambda w: wf.input_range(w.model, model_settings(w)),
         tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
-    threads: all_cores()
-    log:
-        "results/{dataset}/{model}/logs/benchmark_cpu.log",
-    benchmark:
-        "results/{dataset}/{model}/benchmarks/benchmark_cpu.tsv"
-    conda:
-        "../envs/litert.yaml"
     shell:
         "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
         " --data {input.data:q} --devices cpu --metrics {input.metrics:q}"
@@ -29,28 +29,30 @@ rule benchmark_cpu:
 
 
 rule benchmark_edgetpu:
-    output:
-        table="results/{dataset}/{model}/benchmark_edgetpu.csv",
-        # Per device, the compiled model's per-class metrics and confusion matrix (as in metrics.json).
-        class_metrics="results/{dataset}/{model}/metrics_edgetpu.json",
     input:
         unpack(code("benchmark_edgetpu")),
         data=rules.prepare_dataset.output[0],
-        int8="results/{dataset}/{model}/model_int8.tflite",
+        int8=model_path("model_int8.tflite"),
         compiled=compile_folder,
-    params:
-        benchmark=stages.as_json(config["benchmark"]),
-        devices=edgetpu_devices(),
-        compiled=lambda w, input: f"--edgetpu-folder={input.compiled}" if input.compiled else f"--no-compiled-model=skipped: {NO_COMPILER}",
+    output:
+        table=model_path("benchmark_edgetpu.csv"),
+        # Per device, the compiled model's per-class metrics and confusion matrix (as in metrics.json).
+        class_metrics=model_path("metrics_edgetpu.json"),
+    log:
+        model_log("benchmark_edgetpu"),
+    benchmark:
+        model_benchmark("benchmark_edgetpu")
+    conda:
+        "../envs/coral.yaml"
     threads: all_cores()
     resources:
         edgetpu=1,
-    log:
-        "results/{dataset}/{model}/logs/benchmark_edgetpu.log",
-    benchmark:
-        "results/{dataset}/{model}/benchmarks/benchmark_edgetpu.tsv"
-    conda:
-        "../envs/coral.yaml"
+    params:
+        benchmark=stages.as_json(config["benchmark"]),
+        devices=edgetpu_devices(),
+        compiled=lambda w, input: (
+            f"--edgetpu-folder={input.compiled}" if input.compiled else f"--no-compiled-model=skipped: {NO_COMPILER}"
+        ),
     shell:
         "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
         " --data {input.data:q} --devices {params.devices:q} {params.compiled:q} --reference {input.int8:q}"
@@ -59,21 +61,21 @@ rule benchmark_edgetpu:
 
 
 rule benchmark_table:
-    output:
-        report("results/benchmark.csv", caption="../report/benchmark.rst", category="Tables"),
     input:
         unpack(code("benchmark_table")),
         tables=benchmark_tables(),
         compiled=compile_reports(),
-        predictions=all_models("results/{dataset}/{model}/edgetpu_prediction.json"),
-    params:
-        compile_skipped=f"skipped: {NO_COMPILER}" if NO_COMPILER else "",
+        predictions=all_models(model_path("edgetpu_prediction.json")),
+    output:
+        report(BENCHMARK_TABLE, caption="../report/benchmark.rst", category="Tables"),
     log:
-        "results/logs/benchmark_table.log",
+        run_log("benchmark_table"),
     benchmark:
-        "results/benchmarks/benchmark_table.tsv"
+        run_benchmark("benchmark_table")
     conda:
         "../envs/data.yaml"
+    params:
+        compile_skipped=f"skipped: {NO_COMPILER}" if NO_COMPILER else "",
     shell:
         "python {input.script:q} --inputs {input.tables:q} --compile-reports {input.compiled:q}"
         " --compile-skipped={params.compile_skipped:q} --predictions {input.predictions:q}"

@@ -4,17 +4,17 @@
 
 
 rule code_digest:
-    output:
-        "results/code/{script}.sha256",
     input:
         code=lambda w: script_code(w.script),
         # The digest's own script and modules (a handful, for a dozen jobs at most).
         digester=script_code("digest_code"),
-    params:
-        scripts=os.path.join(WORKFLOW_DIR, "scripts"),
+    output:
+        code_digest("{script}"),
     log:
-        "results/logs/code_digest_{script}.log",
+        run_log("code_digest_{script}"),
     conda:
         "../envs/data.yaml"
+    params:
+        scripts=os.path.join(WORKFLOW_DIR, "scripts"),
     shell:
         "python {input.digester[0]:q} --root {params.scripts:q} --files {input.code:q} --output {output:q} > {log:q} 2>&1"

@@ -4,18 +4,38 @@ import os
 import sys
 from pathlib import Path
 
-from jsonschema import ValidationError
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.settings.types import DeploymentMethod
-from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from coralbuild import stages
+from coralbuild.code_digest import code_files
 from coralbuild import workflow as wf
-from coralbuild.edgetpu.compiler import (DECISION_VARIABLE, HOW_TO_GET_ONE, decision_from_text, decision_to_text,
-                                         find_compiler)
+from coralbuild.edgetpu.compiler import (
+    DECISION_VARIABLE,
+    HOW_TO_GET_ONE,
+    decision_from_text,
+    decision_to_text,
+    find_compiler,
+)
+from coralbuild.layout import (
+    BENCHMARK_TABLE,
+    MANIFEST,
+    SUMMARY_TABLE,
+    code_digest,
+    data_folder,
+    dataset_benchmark,
+    dataset_log,
+    download,
+    model_benchmark,
+    model_log,
+    model_path,
+    run_benchmark,
+    run_log,
+    run_path,
+)
 
 
 def run_jobs_with_this_python():
@@ -27,9 +47,11 @@ def run_jobs_with_this_python():
     if not os.path.exists(os.path.join(folder, "python")):
         if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
             return
-        raise WorkflowError(f"the jobs run `python`, and this Snakemake's Python ({sys.executable}) has no `python` "
-                            "beside it: run the Snakemake of the project's virtual environment (`make run` creates it; "
-                            "then .venv/bin/snakemake), or use --sdm conda")
+        raise WorkflowError(
+            f"the jobs run `python`, and this Snakemake's Python ({sys.executable}) has no `python` "
+            "beside it: run the Snakemake of the project's virtual environment (`make run` creates it; "
+            "then .venv/bin/snakemake), or use --sdm conda"
+        )
     path = os.environ.get("PATH", "").split(os.pathsep)
     if path[0] != folder:  # a job of this run (remote mode) parses this file again
         os.environ.update(PATH=os.pathsep.join([folder, *path]))
@@ -39,19 +61,14 @@ run_jobs_with_this_python()
 
 
 def check_config(config):
-    """Check the config against config/schema.yaml and its dataset sources, one clear line if bad,
-    and fill in the schema's defaults of the sections and keys it leaves out."""
+    """Check the config against config/schema.yaml and its dataset sources, one clear line if bad;
+    validating fills in the schema's defaults of the sections and keys it leaves out."""
     try:
         wf.check_registered_names(config)
-        validate(config, "../config/schema.yaml", set_default=False)
-        wf.fill_defaults(config, Path(workflow.basedir) / "config/schema.yaml")
+        wf.validate_config(config, Path(workflow.basedir) / "config/schema.yaml")
         wf.check_dataset_sources(config["datasets"])
         wf.check_models(config)
         wf.baseline_table(config["baseline"])
-    except WorkflowError as error:
-        # snakemake.utils.validate wraps the jsonschema error, whose key path we want.
-        cause = error.__context__ if isinstance(error.__context__, ValidationError) else None
-        raise WorkflowError(wf.describe_validation_error(cause) if cause else str(error)) from None
     except wf.ConfigError as error:
         raise WorkflowError(str(error)) from None
 
@@ -78,7 +95,9 @@ envvars:
 
 
 if COMPILER is None and config["compile"]["compiler"] == "required" and workflow.is_main_process:
-    raise WorkflowError(f"compile.compiler is required, but no compiler was found ({NO_COMPILER}); to get one, {HOW_TO_GET_ONE}")
+    raise WorkflowError(
+        f"compile.compiler is required, but no compiler was found ({NO_COMPILER}); to get one, {HOW_TO_GET_ONE}"
+    )
 if COMPILER is None and config["compile"]["compiler"] == "auto" and workflow.is_main_process:
     logger.warning(f"Edge TPU compile left out: {NO_COMPILER}. To compile, {HOW_TO_GET_ONE}.")
 
@@ -107,7 +126,7 @@ def code(rule):
 
 def script_code(stem):
     """The script `scripts/<stem>.py` and every package module it imports, directly or not."""
-    return wf.code_files(os.path.join(WORKFLOW_DIR, "scripts", f"{stem}.py"))
+    return code_files(os.path.join(WORKFLOW_DIR, "scripts", f"{stem}.py"))
 
 
 def dataset_settings(wildcards):
@@ -134,24 +153,29 @@ def trained_artifacts(wildcards):
     """The Keras checkpoint and float32 model, for models that have them."""
     if wildcards.model not in TRAINED:
         return {}
-    return {"keras": f"results/{wildcards.dataset}/{wildcards.model}/model.keras",
-            "float32": f"results/{wildcards.dataset}/{wildcards.model}/model_float32.tflite"}
+    return {
+        "keras": model_path("model.keras", wildcards.dataset, wildcards.model),
+        "float32": model_path("model_float32.tflite", wildcards.dataset, wildcards.model),
+    }
 
 
 def all_models(pattern, models=None):
     """`pattern` expanded over every (dataset, model) pair: each model on its datasets."""
-    return [pattern.format(dataset=dataset, model=model) for dataset, model in stages.dataset_models(config)
-            if models is None or model in models]
+    return [
+        pattern.format(dataset=dataset, model=model)
+        for dataset, model in stages.dataset_models(config)
+        if models is None or model in models
+    ]
 
 
 def compile_reports():
     """Every model's compile folder, when the compile stage runs."""
-    return all_models("results/{dataset}/{model}/edgetpu") if COMPILER else []
+    return all_models(model_path("edgetpu")) if COMPILER else []
 
 
 def compile_folder(wildcards):
     """The model's compile folder, or nothing when the compile stage does not run."""
-    return f"results/{wildcards.dataset}/{wildcards.model}/edgetpu" if COMPILER else []
+    return model_path("edgetpu", wildcards.dataset, wildcards.model) if COMPILER else []
 
 
 def edgetpu_devices():
@@ -176,7 +200,7 @@ def benchmark_kinds():
 def benchmark_tables():
     """Every model's benchmark CSVs, of the kinds the devices ask for."""
     kinds = benchmark_kinds()
-    return [path for kind in kinds for path in all_models(f"results/{{dataset}}/{{model}}/benchmark_{kind}.csv")]
+    return [path for kind in kinds for path in all_models(model_path(f"benchmark_{kind}.csv"))]
 
 
 def show_warnings(logs):

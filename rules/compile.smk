@@ -1,40 +1,41 @@
 # The Edge TPU compile stage runs where a compiler is found (config `compile`, see config/README.md).
 
+
 rule compile_edgetpu:
-    output:
-        directory("results/{dataset}/{model}/edgetpu"),
     input:
         unpack(code("compile_edgetpu")),
-        model="results/{dataset}/{model}/model_int8.tflite",
-        labels="results/{dataset}/{model}/labels.txt",
+        model=model_path("model_int8.tflite"),
+        labels=model_path("labels.txt"),
+    output:
+        directory(model_path("edgetpu")),
+    log:
+        model_log("compile_edgetpu"),
+    benchmark:
+        model_benchmark("compile_edgetpu")
+    conda:
+        "../envs/litert.yaml"
     params:
         compile=stages.as_json(config["compile"]),
         # With compile.compiler: required, a failed compile's evidence is kept here (the output is not made).
-        failed_evidence="results/{dataset}/{model}/logs/compile_edgetpu_failed",
-    log:
-        "results/{dataset}/{model}/logs/compile_edgetpu.log",
-    benchmark:
-        "results/{dataset}/{model}/benchmarks/compile_edgetpu.tsv"
-    conda:
-        "../envs/litert.yaml"
+        failed_evidence=model_path("logs/compile_edgetpu_failed"),
     shell:
         "python {input.script:q} --model {input.model:q} --settings {params.compile:q}"
         " --labels {input.labels:q} --failed-evidence {params.failed_evidence:q} --output {output:q} > {log:q} 2>&1"
 
 
 rule predict_edgetpu:
-    output:
-        "results/{dataset}/{model}/edgetpu_prediction.json",
     input:
         unpack(code("predict_edgetpu")),
-        model="results/{dataset}/{model}/model_int8.tflite",
-    params:
-        arguments=wf.prediction_arguments(config["compile"], config["predict"]),
+        model=model_path("model_int8.tflite"),
+    output:
+        model_path("edgetpu_prediction.json"),
     log:
-        "results/{dataset}/{model}/logs/predict_edgetpu.log",
+        model_log("predict_edgetpu"),
     benchmark:
-        "results/{dataset}/{model}/benchmarks/predict_edgetpu.tsv"
+        model_benchmark("predict_edgetpu")
     conda:
         "../envs/litert.yaml"
+    params:
+        arguments=wf.prediction_arguments(config["compile"], config["predict"]),
     shell:
         "python {input.script:q} {input.model:q} {params.arguments:q} --output {output:q} > {log:q} 2>&1"

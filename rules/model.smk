@@ -3,28 +3,28 @@
 
 
 rule train:
-    wildcard_constraints:
-        model=TRAINED_MODELS,
-    output:
-        model="results/{dataset}/{model}/model.keras",
-        history="results/{dataset}/{model}/history.csv",
     input:
         unpack(code("train")),
         unpack(brought_model),
         unpack(pretrained_weights),
         data=rules.prepare_dataset.output[0],
+    output:
+        model=model_path("model.keras"),
+        history=model_path("history.csv"),
+    log:
+        model_log("train"),
+    benchmark:
+        model_benchmark("train")
+    wildcard_constraints:
+        model=TRAINED_MODELS,
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: 2
     params:
         model=lambda w: stages.as_json(stages.architecture_settings(model_settings(w))),
         train=lambda w: stages.as_json(stages.train_settings(config["train"], model_settings(w))),
         # Not an output: Snakemake deletes outputs before a job starts, and this must survive a kill.
-        state="results/{dataset}/{model}/train_state.npz",
-    threads: 2
-    log:
-        "results/{dataset}/{model}/logs/train.log",
-    benchmark:
-        "results/{dataset}/{model}/benchmarks/train.tsv"
-    conda:
-        "../envs/tensorflow.yaml"
+        state=model_path("train_state.npz"),
     shell:
         "python {input.script:q} --data {input.data:q} --name {wildcards.model:q} --model-settings {params.model:q}"
         " --train-settings {params.train:q} --threads {threads} --code-digest {input.code:q}"
@@ -32,17 +32,17 @@ rule train:
 
 
 rule export_saved_model:
-    wildcard_constraints:
-        model=TRAINED_MODELS,
-    output:
-        directory("results/{dataset}/{model}/saved_model"),
     input:
         unpack(code("export_saved_model")),
-        model="results/{dataset}/{model}/model.keras",
+        model=rules.train.output.model,
+    output:
+        directory(model_path("saved_model")),
     log:
-        "results/{dataset}/{model}/logs/export_saved_model.log",
+        model_log("export_saved_model"),
     benchmark:
-        "results/{dataset}/{model}/benchmarks/export_saved_model.tsv"
+        model_benchmark("export_saved_model")
+    wildcard_constraints:
+        model=TRAINED_MODELS,
     conda:
         "../envs/tensorflow.yaml"
     shell:
@@ -50,17 +50,17 @@ rule export_saved_model:
 
 
 rule convert_float32:
-    wildcard_constraints:
-        model=TRAINED_MODELS,
-    output:
-        "results/{dataset}/{model}/model_float32.tflite",
     input:
         unpack(code("convert_float32")),
-        saved_model="results/{dataset}/{model}/saved_model",
+        saved_model=rules.export_saved_model.output[0],
+    output:
+        model_path("model_float32.tflite"),
     log:
-        "results/{dataset}/{model}/logs/convert_float32.log",
+        model_log("convert_float32"),
     benchmark:
-        "results/{dataset}/{model}/benchmarks/convert_float32.tsv"
+        model_benchmark("convert_float32")
+    wildcard_constraints:
+        model=TRAINED_MODELS,
     conda:
         "../envs/tensorflow.yaml"
     shell:
@@ -69,25 +69,25 @@ rule convert_float32:
 
 
 rule quantize_int8:
-    wildcard_constraints:
-        model=TRAINED_MODELS,
-    output:
-        model="results/{dataset}/{model}/model_int8.tflite",
-        # Class names in index order, one per line, as Coral's examples read them.
-        labels="results/{dataset}/{model}/labels.txt",
     input:
         unpack(code("quantize_int8")),
-        saved_model="results/{dataset}/{model}/saved_model",
+        saved_model=rules.export_saved_model.output[0],
         data=rules.prepare_dataset.output[0],
+    output:
+        model=model_path("model_int8.tflite"),
+        # Class names in index order, one per line, as Coral's examples read them.
+        labels=model_path("labels.txt"),
+    log:
+        model_log("quantize_int8"),
+    benchmark:
+        model_benchmark("quantize_int8")
+    wildcard_constraints:
+        model=TRAINED_MODELS,
+    conda:
+        "../envs/tensorflow.yaml"
     params:
         quantize=stages.as_json(config["quantize"]),
         input_range=lambda w: wf.input_range(w.model, model_settings(w)),
-    log:
-        "results/{dataset}/{model}/logs/quantize_int8.log",
-    benchmark:
-        "results/{dataset}/{model}/benchmarks/quantize_int8.tsv"
-    conda:
-        "../envs/tensorflow.yaml"
     shell:
         "python {input.script:q} --kind int8 --saved-model {input.saved_model:q} --data {input.data:q}"
         " --input-range {params.input_range} --settings {params.quantize:q}"
@@ -95,44 +95,46 @@ rule quantize_int8:
 
 
 rule evaluate:
-    output:
-        "results/{dataset}/{model}/metrics.json",
     input:
         unpack(code("evaluate")),
         unpack(trained_artifacts),
         data=rules.prepare_dataset.output[0],
-        int8="results/{dataset}/{model}/model_int8.tflite",
+        int8=model_path("model_int8.tflite"),
+    output:
+        model_path("metrics.json"),
+    log:
+        model_log("evaluate"),
+    benchmark:
+        model_benchmark("evaluate")
+    conda:
+        "../envs/tensorflow.yaml"
     params:
         input_range=lambda w: wf.input_range(w.model, model_settings(w)),
         tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
         keras=lambda w, input: [f"--keras={input.keras}"] if "keras" in input.keys() else [],
         # Models quantized here: metrics.json records how many training images calibrated them.
-        calibration=lambda w: [f"--representative-samples={config['quantize']['representative_samples']}"] if w.model in TRAINED else [],
-    log:
-        "results/{dataset}/{model}/logs/evaluate.log",
-    benchmark:
-        "results/{dataset}/{model}/benchmarks/evaluate.tsv"
-    conda:
-        "../envs/tensorflow.yaml"
+        calibration=lambda w: (
+            [f"--representative-samples={config['quantize']['representative_samples']}"] if w.model in TRAINED else []
+        ),
     shell:
         "python {input.script:q} --data {input.data:q} {params.keras:q} --input-range {params.input_range}"
         " --tflite {params.tflite:q} {params.calibration:q} --output {output:q} > {log:q} 2>&1"
 
 
 rule import_int8:
-    wildcard_constraints:
-        model=INT8_MODELS,
-    output:
-        model="results/{dataset}/{model}/model_int8.tflite",
-        labels="results/{dataset}/{model}/labels.txt",
     input:
         unpack(code("import_int8")),
         unpack(brought_model),
         data=rules.prepare_dataset.output[0],
+    output:
+        model=model_path("model_int8.tflite"),
+        labels=model_path("labels.txt"),
     log:
-        "results/{dataset}/{model}/logs/import_int8.log",
+        model_log("import_int8"),
     benchmark:
-        "results/{dataset}/{model}/benchmarks/import_int8.tsv"
+        model_benchmark("import_int8")
+    wildcard_constraints:
+        model=INT8_MODELS,
     conda:
         "../envs/litert.yaml"
     shell:

@@ -1,14 +1,14 @@
 rule summary_table:
-    output:
-        report("results/summary.csv", caption="../report/summary.rst", category="Tables"),
     input:
         unpack(code("summary_table")),
-        table="results/benchmark.csv",
-        metrics=all_models("results/{dataset}/{model}/metrics.json"),
+        table=rules.benchmark_table.output[0],
+        metrics=all_models(model_path("metrics.json")),
+    output:
+        report(SUMMARY_TABLE, caption="../report/summary.rst", category="Tables"),
     log:
-        "results/logs/summary_table.log",
+        run_log("summary_table"),
     benchmark:
-        "results/benchmarks/summary_table.tsv"
+        run_benchmark("summary_table")
     conda:
         "../envs/data.yaml"
     shell:
@@ -17,32 +17,32 @@ rule summary_table:
 
 
 rule plot_results:
+    input:
+        unpack(code("plot_results")),
+        table=rules.benchmark_table.output[0],
+        metrics=all_models(model_path("metrics.json")),
+        histories=all_models(model_path("history.csv"), TRAINED),
     output:
-        latency=report("results/plots/latency.png", caption="../report/latency.rst", category="Plots"),
+        latency=report(run_path("plots/latency.png"), caption="../report/latency.rst", category="Plots"),
         accuracy_vs_size=report(
-            "results/plots/accuracy_vs_size.png", caption="../report/accuracy_vs_size.rst", category="Plots"
+            run_path("plots/accuracy_vs_size.png"), caption="../report/accuracy_vs_size.rst", category="Plots"
         ),
         training_curves=report(
-            "results/plots/training_curves.png", caption="../report/training_curves.rst", category="Plots"
+            run_path("plots/training_curves.png"), caption="../report/training_curves.rst", category="Plots"
         ),
-        edgetpu_ops=report("results/plots/edgetpu_ops.png", caption="../report/edgetpu_ops.rst", category="Plots"),
+        edgetpu_ops=report(run_path("plots/edgetpu_ops.png"), caption="../report/edgetpu_ops.rst", category="Plots"),
         per_class_recall=report(
-            "results/plots/per_class_recall.png", caption="../report/per_class_recall.rst", category="Plots"
+            run_path("plots/per_class_recall.png"), caption="../report/per_class_recall.rst", category="Plots"
         ),
         # One per model, in the order of the metrics input.
         confusion_matrices=[
             report(path, caption="../report/confusion_matrix.rst", category="Confusion matrices (int8)")
-            for path in all_models("results/plots/confusion_matrix_{dataset}_{model}.png")
+            for path in all_models(run_path("plots/confusion_matrix_{dataset}_{model}.png"))
         ],
-    input:
-        unpack(code("plot_results")),
-        table="results/benchmark.csv",
-        metrics=all_models("results/{dataset}/{model}/metrics.json"),
-        histories=all_models("results/{dataset}/{model}/history.csv", TRAINED),
     log:
-        "results/logs/plot_results.log",
+        run_log("plot_results"),
     benchmark:
-        "results/benchmarks/plot_results.tsv"
+        run_benchmark("plot_results")
     conda:
         "../envs/plots.yaml"
     shell:
@@ -60,11 +60,17 @@ BENCHMARK_RULES = [f"benchmark_{kind}" for kind in benchmark_kinds()]
 
 
 rule manifest:
-    output:
-        "results/manifest.json",
     input:
         unpack(code("manifest")),
         artifacts=stages.manifest_paths(config, bool(COMPILER), TRAINED, BENCHMARK_RULES, PLOTS),
+    output:
+        MANIFEST,
+    log:
+        run_log("manifest"),
+    benchmark:
+        run_benchmark("manifest")
+    conda:
+        "../envs/data.yaml"
     params:
         # The job lists the entries itself: thousands of them would not fit on a command line.
         config=stages.as_json(config),
@@ -73,14 +79,13 @@ rule manifest:
         benchmark_rules=BENCHMARK_RULES,
         plots=PLOTS,
         # Files you bring: models (`source`) and pretrained weights (`weights: <path>`).
-        brought=stages.as_json({name: model.get("source") or wf.weights_file(model) for name, model in config["models"].items()
-                                if model.get("source") or wf.weights_file(model)}),
-    log:
-        "results/logs/manifest.log",
-    benchmark:
-        "results/benchmarks/manifest.tsv"
-    conda:
-        "../envs/data.yaml"
+        brought=stages.as_json(
+            {
+                name: model.get("source") or wf.weights_file(model)
+                for name, model in config["models"].items()
+                if model.get("source") or wf.weights_file(model)
+            }
+        ),
     shell:
         "python {input.script:q} --config {params.config:q} {params.compiled} --trained {params.trained:q}"
         " --benchmark-rules {params.benchmark_rules:q}"
@@ -88,22 +93,28 @@ rule manifest:
 
 
 rule compare_baseline:
-    output:
-        table=report("results/comparison/comparison.csv", caption="../report/comparison.rst", category="Comparison"),
-        markdown="results/comparison/comparison.md",
-        plot=report("results/comparison/accuracy_vs_latency.png", caption="../report/accuracy_vs_latency.rst",
-                    category="Comparison"),
     input:
         unpack(code("compare_baseline")),
-        table="results/benchmark.csv",
-        manifest="results/manifest.json",
+        table=rules.benchmark_table.output[0],
+        manifest=MANIFEST,
         baseline=BASELINE or [],  # the rule runs only when a baseline is set
+    output:
+        table=report(run_path("comparison/comparison.csv"), caption="../report/comparison.rst", category="Comparison"),
+        markdown=run_path("comparison/comparison.md"),
+        plot=report(
+            run_path("comparison/accuracy_vs_latency.png"),
+            caption="../report/accuracy_vs_latency.rst",
+            category="Comparison",
+        ),
     log:
-        "results/logs/compare_baseline.log",
+        run_log("compare_baseline"),
     benchmark:
-        "results/benchmarks/compare_baseline.tsv"
+        run_benchmark("compare_baseline")
     conda:
         "../envs/plots.yaml"
+    params:
+        # This run's results folder (holding its benchmark table), and where the comparison goes.
+        results=lambda w, input: os.path.dirname(input.table),
+        comparison=lambda w, output: os.path.dirname(output.table),
     shell:
-        "python {input.script:q} {input.baseline:q} results --write-to results/comparison > {log:q} 2>&1"
-
+        "python {input.script:q} {input.baseline:q} {params.results:q} --write-to {params.comparison:q} > {log:q} 2>&1"

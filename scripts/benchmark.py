@@ -14,8 +14,11 @@ import pandas as pd
 from coralbuild.atomic import write_text
 from coralbuild.data.prepared import class_names
 from coralbuild.errors import BadInput, reports_bad_input
+from coralbuild.layout import COMPILED_MODEL
 from coralbuild.measure.measurement import measure_in_child
-from coralbuild.reporting.table import COMPILED_MODEL, MEASUREMENT_COLUMNS, read_compile_record, write_table
+from coralbuild.models.input_range import UNIT_RANGE
+from coralbuild.reporting.table import MEASUREMENT_COLUMNS, read_compile_record, write_table
+from coralbuild.statuses import is_compiled, is_measured, skipped
 
 
 def parse_args(argv):
@@ -25,7 +28,7 @@ def parse_args(argv):
     parser.add_argument("--data", required=True, help="prepared split (.npz): test images are the inputs")
     parser.add_argument("--devices", nargs="+", required=True, help="cpu, or Edge TPU devices (usb, usb:0, pci:0, :0)")
     parser.add_argument("--settings", type=json.loads, required=True, help="benchmark section (JSON)")
-    parser.add_argument("--input-range", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
+    parser.add_argument("--input-range", type=float, nargs=2, default=UNIT_RANGE, metavar=("LOW", "HIGH"),
                         help="the float pixel range the model takes (float models; int8 ones take raw pixels)")
     parser.add_argument("--output", required=True, help="CSV to write")
     cpu = parser.add_argument_group("CPU artifacts")
@@ -43,7 +46,7 @@ def compiled_model(args):
     """(path of the compiled model, None) or (None, why there is none)."""
     if args.edgetpu_folder:
         status = read_compile_record(args.edgetpu_folder)["status"]
-        if status == "compiled":
+        if is_compiled(status):
             return Path(args.edgetpu_folder) / COMPILED_MODEL, None
         return None, f"no compiled model (compile {status})"
     return None, f"no compiled model (compile {args.no_compiled_model})"
@@ -54,7 +57,7 @@ def cpu_row(args, metrics, artifact, path):
                             **run_settings(args)},
                            args.settings["timeout_s"])
     evaluated = metrics.get(artifact, {})
-    if row["status"] == "measured" and evaluated.get("accuracy") is not None:
+    if is_measured(row["status"]) and evaluated.get("accuracy") is not None:
         agreement = evaluated.get("agreement_with_keras")
         row.update(accuracy=evaluated["accuracy"], balanced_accuracy=evaluated.get("balanced_accuracy"),
                    agreement=agreement, agreement_reference="keras" if agreement is not None else None)
@@ -89,15 +92,15 @@ def main(argv=None):
     if edgetpu_devices and (args.edgetpu_folder or args.no_compiled_model):
         path, missing = compiled_model(args)
         for device in edgetpu_devices:
-            row = {"status": f"skipped: {missing}"} if path is None else edgetpu_row(args, path, device)
+            row = {"status": skipped(missing)} if path is None else edgetpu_row(args, path, device)
             class_metrics[device] = row.pop("class_metrics", None) or {"status": row["status"]}
             size = path.stat().st_size if path is not None else None
             rows.append({**identity, "artifact": "edgetpu", "device": device, "size_bytes": size, **row})
     for row in rows:
-        measured = row["status"] == "measured"
+        measured = is_measured(row["status"])
         row.update({key: value if measured else None for key, value in run_settings(args).items()})
         print(f"{row['artifact']} on {row['device']}: {row['status']}"
-              + (f", median {row['median_ms']:.4f} ms" if row["status"] == "measured" else ""))
+              + (f", median {row['median_ms']:.4f} ms" if is_measured(row["status"]) else ""))
     write_table(pd.DataFrame(rows).reindex(columns=MEASUREMENT_COLUMNS), args.output)
     if args.class_metrics:
         per_device = {"classes": class_names(args.data), "devices": class_metrics}

@@ -7,8 +7,7 @@ import pandas as pd
 
 from coralbuild.errors import reports_bad_input
 from coralbuild.reporting.final_table import compile_facts, prediction_facts
-from coralbuild.reporting.table import model_key
-from coralbuild.reporting.table import COLUMNS, write_table
+from coralbuild.reporting.table import COLUMNS, model_key, write_table
 
 
 @reports_bad_input

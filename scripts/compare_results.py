@@ -18,8 +18,10 @@ from pathlib import Path
 
 from coralbuild.atomic import atomic_output, write_text
 from coralbuild.errors import reports_bad_input
-from coralbuild.reporting.compare import (Thresholds, as_json, compare_runs, flat_table, load_run, read_thresholds, render,
-                                          violations)
+from coralbuild.reporting.compare.gate import Thresholds, read_thresholds, violations
+from coralbuild.reporting.compare.render import as_json, flat_table, render
+from coralbuild.reporting.compare.rows import compare_runs
+from coralbuild.reporting.compare.runs import load_run
 
 
 def threshold_options(parser):

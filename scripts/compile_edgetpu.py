@@ -6,10 +6,11 @@ import json
 import shutil
 
 from coralbuild.atomic import atomic_output
-from coralbuild.edgetpu.compiler import HOW_TO_GET_ONE, find_compiler
 from coralbuild.edgetpu.compile import compile_model, compiler_version
-from coralbuild.errors import BadInput, reports_bad_input
+from coralbuild.edgetpu.compiler import HOW_TO_GET_ONE, find_compiler
 from coralbuild.edgetpu.tflite_model import read_tflite
+from coralbuild.errors import BadInput, reports_bad_input
+from coralbuild.statuses import is_compiled
 
 
 def parse_args(argv):
@@ -42,7 +43,7 @@ def main(argv=None):
         (folder / "compile.json").write_text(json.dumps(record, indent=2) + "\n")
         if args.labels:
             shutil.copyfile(args.labels, folder / "labels.txt")
-        if record["status"] != "compiled" and args.settings["compiler"] == "required":
+        if not is_compiled(record["status"]) and args.settings["compiler"] == "required":
             kept = f"; the compiler's log and compile.json are in {keep_evidence(folder, args.failed_evidence)}" \
                 if args.failed_evidence else ""
             raise BadInput(f"{args.model}: {record['status']} (compile.compiler is required){kept}")

@@ -7,7 +7,9 @@ import numpy as np
 
 from coralbuild.atomic import atomic_output, write_text
 from coralbuild.data.prepared import class_names, load_split
+from coralbuild.defaults import with_defaults
 from coralbuild.errors import reports_bad_input
+from coralbuild.models.input_range import UNIT_RANGE
 
 
 def parse_args(argv):
@@ -15,9 +17,9 @@ def parse_args(argv):
     parser.add_argument("--saved-model", required=True, help="SavedModel folder")
     parser.add_argument("--kind", choices=["float32", "int8"], required=True)
     parser.add_argument("--data", help="prepared dataset folder with the calibration images (int8 only)")
-    parser.add_argument("--input-range", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
+    parser.add_argument("--input-range", type=float, nargs=2, default=UNIT_RANGE, metavar=("LOW", "HIGH"),
                         help="the float pixel range the model takes (int8 only)")
-    parser.add_argument("--settings", type=json.loads, default={}, help="quantize section (JSON; int8 only)")
+    parser.add_argument("--settings", type=json.loads, default={}, help="quantize section (JSON; int8 only; keys left out take the schema's defaults)")
     parser.add_argument("--labels", help="labels.txt to write beside the int8 model: class names in index order")
     parser.add_argument("--output", required=True, help="the .tflite to write")
     args = parser.parse_args(argv)
@@ -45,9 +47,10 @@ def main(argv=None):
     if args.kind == "float32":
         model = convert_float32(args.saved_model)
     else:
-        images = representative_images(args.data, args.settings["representative_samples"])
-        model = convert_int8(args.saved_model, images, tuple(args.input_range), args.settings["io_type"],
-                             args.settings["dense_weights"], args.settings.get("conv_weights", "per_channel"))
+        settings = with_defaults("/properties/quantize", args.settings)
+        images = representative_images(args.data, settings["representative_samples"])
+        model = convert_int8(args.saved_model, images, tuple(args.input_range), settings["io_type"],
+                             settings["dense_weights"], settings["conv_weights"])
     with atomic_output(args.output) as temporary:
         temporary.write_bytes(model)
     print(f"wrote {args.output}: {len(model)} bytes")

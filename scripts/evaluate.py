@@ -10,8 +10,14 @@ import numpy as np
 from coralbuild.atomic import write_text
 from coralbuild.data.prepared import load_info, load_split
 from coralbuild.errors import reports_bad_input
-from coralbuild.measure.classification import (TOP_K, classification_metrics, int8_loss_warning, ranked_classes,
-                                               recall_change)
+from coralbuild.measure.classification import (
+    TOP_K,
+    classification_metrics,
+    int8_loss_warning,
+    ranked_classes,
+    recall_change,
+)
+from coralbuild.models.input_range import UNIT_RANGE
 from coralbuild.reporting.manifest import installed_versions
 
 BATCH = 256  # test images per Keras predict call: memory stays flat whatever the test set's size
@@ -21,7 +27,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", required=True, help="prepared dataset folder")
     parser.add_argument("--keras", help="the .keras checkpoint (absent for a brought int8 .tflite)")
-    parser.add_argument("--input-range", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
+    parser.add_argument("--input-range", type=float, nargs=2, default=UNIT_RANGE, metavar=("LOW", "HIGH"),
                         help="the float pixel range the model takes")
     parser.add_argument("--tflite", nargs="+", default=[], metavar="ARTIFACT=PATH",
                         help="named .tflite models, e.g. int8=model_int8.tflite")

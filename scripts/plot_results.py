@@ -5,9 +5,9 @@ from functools import partial
 
 import pandas as pd
 
-from coralbuild.reporting import plots
 from coralbuild.atomic import atomic_output
 from coralbuild.errors import reports_bad_input
+from coralbuild.reporting import plots
 from coralbuild.reporting.table import model_key, read_metrics
 
 
@@ -37,7 +37,7 @@ def main(argv=None):
                (plots.training_curves, histories, args.training_curves),
                (plots.edgetpu_ops, table, args.edgetpu_ops),
                (plots.per_class_recall, metrics, args.per_class_recall)]
-    for path, output in zip(args.metrics, args.confusion_matrices):
+    for path, output in zip(args.metrics, args.confusion_matrices, strict=True):
         key = model_key(path)
         figures.append((partial(plots.confusion_matrix, dataset=key[0], model=key[1]), metrics[key], output))
     for draw, source, output in figures:

@@ -11,8 +11,8 @@ import json
 from coralbuild.atomic import write_text
 from coralbuild.edgetpu.inspection import format_ops
 from coralbuild.edgetpu.placement import CACHE_BYTES, CACHE_SURELY_FITS, predict
-from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.edgetpu.tflite_model import read_tflite
+from coralbuild.errors import BadInput, reports_bad_input
 
 
 def parse_args(argv):

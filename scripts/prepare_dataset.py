@@ -5,7 +5,7 @@ import argparse
 import json
 
 from coralbuild.atomic import atomic_output
-from coralbuild.data.formats import FORMATS
+from coralbuild.data.formats import FORMATS, format_module
 from coralbuild.errors import reports_bad_input
 
 
@@ -25,7 +25,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     with atomic_output(args.output, directory=True) as temporary:
-        FORMATS[args.format].prepare(args.settings, args.source, temporary, args.threads)
+        format_module(args.format).prepare(args.settings, args.source, temporary, args.threads)
 
 
 if __name__ == "__main__":

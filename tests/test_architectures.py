@@ -181,7 +181,7 @@ def test_a_seeded_build_does_not_depend_on_what_the_process_built_before():
     keras.utils.set_random_seed(3)
     config, weights = weights_and_config(build_model(settings, (32, 32, 3), 2, seed=3))
     assert config == first_config
-    assert len(weights) == len(first_weights) and all(np.array_equal(a, b) for a, b in zip(weights, first_weights))
+    assert len(weights) == len(first_weights) and all(np.array_equal(a, b) for a, b in zip(weights, first_weights, strict=True))
 
 
 FINGERPRINT = """

@@ -37,7 +37,7 @@ def test_nothing_set_changes_nothing_and_a_flip_mirrors():
     batch = images()
     assert np.array_equal(augment(batch, seed(0), {}).numpy(), batch.numpy())
     flipped = augment(batch, seed(3), {"horizontal_flip": True}).numpy()
-    for original, result in zip(batch.numpy(), flipped):
+    for original, result in zip(batch.numpy(), flipped, strict=True):
         assert np.array_equal(result, original) or np.array_equal(result, original[:, ::-1])
     assert not np.array_equal(flipped, batch.numpy())  # with 4 images, some are flipped for this seed
 
@@ -59,9 +59,9 @@ def test_training_batches_depend_on_seed_epoch_and_step_only():
     whole = [x.numpy() for x, _ in make_training_dataset(pixels, labels, settings, 0, (0.0, 1.0))]
     resumed = [x.numpy() for x, _ in make_training_dataset(pixels, labels, settings, 1, (0.0, 1.0))]
     assert len(whole) == 6 and len(resumed) == 3
-    assert all(np.array_equal(a, b) for a, b in zip(whole[3:], resumed))
+    assert all(np.array_equal(a, b) for a, b in zip(whole[3:], resumed, strict=True))
     plain = [x.numpy() for x, _ in make_training_dataset(pixels, labels, {**settings, "augment": {}}, 0, (0.0, 1.0))]
-    assert not all(np.array_equal(a, b) for a, b in zip(whole, plain))
+    assert not all(np.array_equal(a, b) for a, b in zip(whole, plain, strict=True))
 
 
 def test_a_model_trained_with_augmentation_exports_without_random_ops(tmp_path):

@@ -107,6 +107,7 @@ def test_a_measured_edgetpu_row_has_balanced_accuracy_and_per_class_metrics(tmp_
     """No device here: the Edge TPU's measurement runs on the CPU (the compiled model is the int8
     model), the rest of the script as it is."""
     import benchmark as script
+
     from coralbuild.data.prepared import load_split
     from coralbuild.measure.classification import classification_metrics
     from coralbuild.measure.inference import load_interpreter, predict_ranked

@@ -8,8 +8,14 @@ import pytest
 
 from conftest import MNIST, PROJECT, run_script, write_prepared
 from coralbuild.data.formats.idx_reader import read_idx
-from coralbuild.measure.classification import (balanced_accuracy, classification_metrics, confusion_matrix,
-                                               per_class, ranked_classes, recall_change)
+from coralbuild.measure.classification import (
+    balanced_accuracy,
+    classification_metrics,
+    confusion_matrix,
+    per_class,
+    ranked_classes,
+    recall_change,
+)
 
 INT8 = PROJECT / "tests/data/cnn_int8.tflite"
 DIGITS = [str(digit) for digit in range(10)]

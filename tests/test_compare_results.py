@@ -6,9 +6,12 @@ import shutil
 import pandas as pd
 import pytest
 import yaml
-from conftest import TINY, run_script, run_snakemake
 
-from coralbuild.reporting.compare import Thresholds, compare_runs, latency_noise, load_run, violations
+from conftest import TINY, run_script, run_snakemake
+from coralbuild.reporting.compare.figures import latency_noise
+from coralbuild.reporting.compare.gate import Thresholds, violations
+from coralbuild.reporting.compare.rows import compare_runs
+from coralbuild.reporting.compare.runs import load_run
 from coralbuild.reporting.table import COLUMNS
 
 MEASURED_ROW = {"status": "measured", "size_bytes": 62296, "accuracy": 0.9864, "agreement": 0.9998,

@@ -7,7 +7,7 @@ from jsonschema import Draft202012Validator
 from snakemake.utils import update_config
 
 from conftest import PROJECT, run_snakemake, write_image_folder
-from coralbuild.workflow import describe_validation_error, fill_defaults
+from coralbuild.workflow import describe_validation_error, validate_config
 
 DEFAULT = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())
 SCHEMA_PATH = PROJECT / "config" / "schema.yaml"
@@ -120,7 +120,7 @@ def test_left_out_sections_and_keys_take_the_schema_defaults():
     cnn = {**DEFAULT["models"]["cnn"], "train": {"epochs": 2}}
     config = {"datasets": copy.deepcopy(DEFAULT["datasets"]), "models": {"cnn": cnn},
               "train": {"epochs": 3}, "compile": {"extra_args": ["-a"]}}
-    fill_defaults(config, SCHEMA_PATH)
+    validate_config(config, SCHEMA_PATH)
     assert first_error(config) is None  # the defaults are valid values
     assert set(config) == set(SCHEMA["properties"])
     # Given values stay; the keys left out of a given section are filled.

@@ -25,9 +25,9 @@ def converted(request, tmp_path_factory, mnist_sample):
     """A briefly trained model of each configured architecture, exported and converted."""
     import keras
 
+    from coralbuild.models.architectures import build_model
     from coralbuild.models.conversion import convert_float32, convert_int8
     from coralbuild.models.export import export_saved_model
-    from coralbuild.models.architectures import build_model
     from coralbuild.models.preprocessing import to_model_input
 
     folder = tmp_path_factory.mktemp(request.param)

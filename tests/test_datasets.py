@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from coralbuild.data import prepared
-from coralbuild.data.prepared import SPLIT_ARRAYS, StoredImages, load_split, save_labels, write_images
+from coralbuild.data.prepared import SPLIT_ARRAYS, load_split, save_labels, write_images
+from coralbuild.data.row_store import StoredImages
 from coralbuild.data.split import SPLITS, assign_splits, few_images_warnings
 from coralbuild.errors import BadInput
 
@@ -287,7 +288,7 @@ def test_writing_and_reading_every_image_leaves_file_pages_out_of_the_process(tm
         assert (images[batch][:, 0, 0, 0] == splits["train"][batch] % 251).all()
     for start in range(0, len(images), 100):  # in order, as evaluation reads
         images[start:start + 100]
-    for image in images:
+    for _image in images:
         pass
     assert rss_file_kib() - before < 4 * 1024, "the read pages stayed in the process's memory"
     # The measurement sees what a memory map does: the same reads through np.load(mmap_mode="r") keep the pages.

@@ -5,11 +5,11 @@ built to break each rule."""
 import csv
 import json
 
+import flatbuffers
 import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-import flatbuffers
 from conftest import PROJECT, run_script
 from coralbuild.edgetpu.inspection import compiled_placements, format_ops, inspect_compiled
 from coralbuild.edgetpu.placement import RULES, compare, predict

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from conftest import PROJECT, SCRIPTS
+from coralbuild.code_digest import code_files
 from coralbuild.stages import STAGES
-from coralbuild.workflow import code_files
 
 # Import name -> PyPI package, for the third-party modules the scripts use.
 PACKAGE_OF = {"tensorflow": "tensorflow-cpu", "keras": "keras", "ai_edge_litert": "ai-edge-litert",

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from conftest import PROJECT
 from coralbuild.edgetpu.inspection import inspect_compiled
 from coralbuild.edgetpu.placement import predict
-from coralbuild.errors import BadInput
 from coralbuild.edgetpu.tflite_model import read_tflite
+from coralbuild.errors import BadInput
 
 SEEDS = sorted((PROJECT / "tests/data/reference-models").glob("*.tflite")) + sorted((PROJECT / "tests/data/fixtures").glob("*.tflite"))
 SEEDS = [PROJECT / "tests/data/cnn_int8.tflite"] + [path for path in SEEDS if path.stat().st_size < 200_000]

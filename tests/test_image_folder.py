@@ -16,7 +16,8 @@ from coralbuild.data import prepared
 from coralbuild.data.formats import image_folder
 from coralbuild.data.formats.image_folder import Scan
 from coralbuild.data.images import read_image_file
-from coralbuild.data.prepared import StoredImages, load_info, load_split
+from coralbuild.data.prepared import load_info, load_split
+from coralbuild.data.row_store import StoredImages
 from coralbuild.errors import BadInput
 
 ORIENTATION = 0x0112

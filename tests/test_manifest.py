@@ -1,12 +1,10 @@
 import json
+import zipfile
 
 from conftest import run_script
 from coralbuild import stages
-from coralbuild import workflow as wf
 from coralbuild.models.keras_archive import normalize_keras_archive
 from coralbuild.reporting.manifest import build_manifest, compare, verify
-
-import zipfile
 
 
 def make_tree(root):

@@ -4,7 +4,6 @@ import os
 
 import pandas as pd
 import pytest
-
 import run_figures
 
 HEADER = """Assuming unrestricted shared filesystem usage.

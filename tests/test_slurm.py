@@ -189,7 +189,7 @@ def test_the_tiny_run_on_slurm_matches_a_local_run(slurm_cluster, tiny_run, tmp_
     table = pd.read_csv(project / "results/benchmark.csv")
     assert set(table[table.device == "usb"].status) == {
         "skipped: no compiled model (compile skipped: no edgetpu_compiler on PATH and no compile.container_image configured)"}
-    for rule_and_wildcards, cpus, memory, features in jobs:
+    for rule_and_wildcards, cpus, memory, _features in jobs:
         if rule_and_wildcards.startswith("rule_train_"):
             assert (cpus, memory) == ("2", f"{TRAIN_MEMORY_MB}M")
         if rule_and_wildcards.startswith("rule_prepare_dataset_"):

@@ -5,8 +5,8 @@ import re
 import subprocess
 
 import yaml
-from conftest import PROJECT, SCRIPTS, run_script, run_snakemake
 
+from conftest import PROJECT, SCRIPTS, run_script, run_snakemake
 from coralbuild import stages
 
 # Every kind of stage at once: a dataset by URL beside the path one, a trained and a brought int8 model.

@@ -44,10 +44,10 @@ def test_plots_are_drawn_with_and_without_compiled_models(tmp_path):
                             "loss": [0.3, 0.2], "val_loss": [0.25, 0.22]})
     for compiled in (True, False):
         table = tidy_table(compiled)
-        drawn = {"latency": lambda path: plots.latency(table, path),
-                 "accuracy_vs_size": lambda path: plots.accuracy_vs_size(table, path),
+        drawn = {"latency": lambda path, table=table: plots.latency(table, path),
+                 "accuracy_vs_size": lambda path, table=table: plots.accuracy_vs_size(table, path),
                  "training_curves": lambda path: plots.training_curves({"mnist/cnn": history}, path),
-                 "edgetpu_ops": lambda path: plots.edgetpu_ops(table, path)}
+                 "edgetpu_ops": lambda path, table=table: plots.edgetpu_ops(table, path)}
         for name, draw in drawn.items():
             path = tmp_path / f"{name}_{compiled}.png"
             draw(path)

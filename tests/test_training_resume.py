@@ -123,7 +123,7 @@ def test_state_for_other_inputs_or_unreadable_is_not_used(tmp_path, keras_model,
     before = [v.numpy().copy() for v in model.variables]
     state = TrainingState(path, "inputs-2", "last")
     assert state.restore(model) == 0 and state.history == []
-    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables))
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables, strict=True))
     output = capsys.readouterr()
     assert f"{path}: kept training state" in output.out + output.err
 

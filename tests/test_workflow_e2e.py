@@ -20,8 +20,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import (MNIST, PROJECT, TINY, compared_artifacts, copy_project, environment, make_stand_in, run_script,
-                      run_snakemake as snakemake, skip_if_a_real_compiler_is_installed)
+from conftest import (
+    MNIST,
+    PROJECT,
+    TINY,
+    compared_artifacts,
+    copy_project,
+    environment,
+    make_stand_in,
+    run_script,
+    skip_if_a_real_compiler_is_installed,
+)
+from conftest import run_snakemake as snakemake
 from coralbuild.reporting.table import COLUMNS
 
 PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "predict_edgetpu", "evaluate",
@@ -73,7 +83,7 @@ def test_benchmark_table_holds_real_measurements(tiny_run):
     skip_if_a_real_compiler_is_installed()
     table = pd.read_csv(tiny_run / "results/benchmark.csv")
     assert list(table.columns) == COLUMNS
-    assert sorted(zip(table.model, table.artifact, table.device)) == [
+    assert sorted(zip(table.model, table.artifact, table.device, strict=True)) == [
         (m, a, d) for m in ("cnn", "mlp") for a, d in [("edgetpu", "usb"), ("float32", "cpu"), ("int8", "cpu")]]
     cpu, edgetpu = table[table.device == "cpu"], table[table.device == "usb"]
     assert set(cpu.status) == {"measured"} and set(cpu.agreement_reference) == {"keras"}
@@ -183,7 +193,7 @@ def dry_runs_with_config_changes(tiny_run):
     with ThreadPoolExecutor(len(CONFIG_CHANGES)) as pool:
         dry_runs = pool.map(lambda number: snakemake(tiny_run, "-n", "--cores", "2", *TINY, f"change-{number}.yaml"),
                             range(len(CONFIG_CHANGES)))
-        return dict(zip(CONFIG_CHANGES, dry_runs))
+        return dict(zip(CONFIG_CHANGES, dry_runs, strict=True))
 
 
 @pytest.mark.parametrize("change", CONFIG_CHANGES)
@@ -260,7 +270,7 @@ NO_COMPILER = "skipped: no edgetpu_compiler on PATH and no compile.container_ima
 
 def compile_statuses(project):
     table = pd.read_csv(project / "results/benchmark.csv")
-    return dict(zip(table.model + "/" + table.artifact, table.compile_status))
+    return dict(zip(table.model + "/" + table.artifact, table.compile_status, strict=True))
 
 
 def test_without_a_compiler_the_table_says_why(tiny_run):

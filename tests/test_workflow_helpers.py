@@ -8,12 +8,13 @@ import pytest
 from conftest import MNIST, SCRIPTS
 from coralbuild import stages
 from coralbuild import workflow as wf
+from coralbuild.code_digest import code_files
 
 
 def package_files(script):
     """The package files listed for `script`, relative to the package folder."""
     package = SCRIPTS / "coralbuild"
-    return {str(Path(path).relative_to(package)) for path in wf.code_files(SCRIPTS / script)[1:]}
+    return {str(Path(path).relative_to(package)) for path in code_files(SCRIPTS / script)[1:]}
 
 
 def test_code_files_follow_imports_transitively_and_stop_there():

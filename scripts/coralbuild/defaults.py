@@ -1,7 +1,7 @@
 """The config's defaults, read from config/schema.yaml, where each is declared once.
 
 The workflow fills a config's left-out keys from the schema before any job starts
-(workflow.fill_defaults), so the jobs get complete sections; a script run by hand with part of
+(workflow.validate_config), so the jobs get complete sections; a script run by hand with part of
 a section takes the rest from here. Standard library and PyYAML only.
 """
 

@@ -1,12 +1,13 @@
 """The workflow's stages: the script each rule runs, the config it depends on and the rules it
-reads from; and from them, what the manifest records of every artifact. Free of the model
-registry (whose modules import Keras), so that the manifest and comparison jobs run without
-TensorFlow."""
+reads from; and from them, what the manifest records of every artifact. Standard library only
+(the format registry names its modules without importing them), so that the manifest and
+comparison jobs run without TensorFlow and a dry run stays cheap."""
 
 import hashlib
 import json
 from dataclasses import dataclass
 
+from coralbuild import layout
 from coralbuild.data.formats import DEFAULT_FORMAT
 
 
@@ -72,7 +73,7 @@ STAGES = {
 # Rules whose outputs summarize the whole run, and so depend on the whole config.
 SUMMARY_RULES = ("benchmark_table", "summary_table", "plot_results", "manifest", "compare_baseline")
 # Rule -> the file rule code_digest writes for its script: the sha256 of it and its modules.
-CODE_DIGESTS = {rule: f"results/code/{stage.script.removesuffix('.py')}.sha256" for rule, stage in STAGES.items()}
+CODE_DIGESTS = {rule: layout.code_digest(stage.script.removesuffix(".py")) for rule, stage in STAGES.items()}
 
 
 def upstream_rules(rule, unused=()):
@@ -123,7 +124,7 @@ TRAINED_ARTIFACTS = [("train", "model.keras"), ("train", "history.csv"), ("expor
                      ("convert_float32", "model_float32.tflite"), ("quantize_int8", "model_int8.tflite"),
                      ("quantize_int8", "labels.txt")]
 IMPORTED_ARTIFACTS = [("import_int8", "model_int8.tflite"), ("import_int8", "labels.txt")]
-RUN_TABLES = [("benchmark_table", "results/benchmark.csv"), ("summary_table", "results/summary.csv")]
+RUN_TABLES = [("benchmark_table", layout.BENCHMARK_TABLE), ("summary_table", layout.SUMMARY_TABLE)]
 
 
 def manifest_paths(config, compiled, trained, benchmark_rules, plots):
@@ -156,10 +157,10 @@ def _made(config, compiled, trained, benchmark_rules, plots):
     per_model += [("compile_edgetpu", "edgetpu")] if compiled else []
     per_model += [(rule, f"{rule}.csv") for rule in benchmark_rules]
     per_model += [("benchmark_edgetpu", "metrics_edgetpu.json")] if "benchmark_edgetpu" in benchmark_rules else []
-    made = [("prepare_dataset", f"results/{dataset}/data", dataset, None) for dataset in config["datasets"]]
+    made = [("prepare_dataset", layout.data_folder(dataset), dataset, None) for dataset in config["datasets"]]
     for dataset, model in dataset_models(config):
         kind = TRAINED_ARTIFACTS if model in trained else IMPORTED_ARTIFACTS
-        made += [(rule, f"results/{dataset}/{model}/{name}", dataset, model) for rule, name in kind + per_model]
+        made += [(rule, layout.model_path(name, dataset, model), dataset, model) for rule, name in kind + per_model]
     made += [(rule, path, None, None) for rule, path in RUN_TABLES + [("plot_results", plot) for plot in plots]]
     # Every rule on the way to an output makes one of them, but downloads, which are not listed.
     running = {rule for rule, *_ in made} | {"download_dataset_file" for settings in config["datasets"].values()

@@ -3,24 +3,21 @@
 Imported while Snakemake builds the DAG, so it must stay light: no TensorFlow.
 """
 
-import ast
 import copy
-import functools
 import os
 from pathlib import Path
 
 import yaml
-from jsonschema import Draft202012Validator, validators
+from jsonschema import Draft202012Validator, ValidationError, validators
 
-from coralbuild.data.formats import FORMATS, dataset_format, idx
-from coralbuild.errors import ConfigError  # noqa: F401 (the Snakefile catches it)
+from coralbuild.data.formats import FORMATS, dataset_format
+from coralbuild.errors import ConfigError
+from coralbuild.layout import BENCHMARK_TABLE, benchmark_table_candidates
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
 from coralbuild.models.sources.architecture import weights_file  # noqa: F401 (the rules read it)
-from coralbuild.reporting.table import benchmark_table_candidates
 from coralbuild.stages import model_datasets, train_settings
 
-PACKAGE = "coralbuild"
 NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
 
 
@@ -30,11 +27,12 @@ def describe_validation_error(error):
     return f"invalid config at {where}: {error.message}"
 
 
-def fill_defaults(config, schema_path):
-    """Give every key `config` leaves out the `default` the schema declares for it (in a
-    `properties` entry), in place, nested ones too (a section's `default: {}` is then filled).
-    For a config the schema accepts; snakemake.utils.validate's own filling fails on boolean
-    subschemas (`format: true`)."""
+def validate_config(config, schema_path):
+    """Validate `config` against the schema, giving every key it leaves out the `default` the
+    schema declares for it (in a `properties` entry), in place, nested ones too (a section's
+    `default: {}` is then filled): the defaults live in the schema alone. A ConfigError naming
+    the key when the config is invalid. (snakemake.utils.validate's own filling fails on boolean
+    subschemas such as `format: true`.)"""
     check_properties = Draft202012Validator.VALIDATORS["properties"]
 
     def fill_then_check(validator, properties, instance, schema):
@@ -45,7 +43,10 @@ def fill_defaults(config, schema_path):
         yield from check_properties(validator, properties, instance, schema)
 
     schema = yaml.safe_load(Path(schema_path).read_text())
-    validators.extend(Draft202012Validator, {"properties": fill_then_check})(schema).validate(config)
+    try:
+        validators.extend(Draft202012Validator, {"properties": fill_then_check})(schema).validate(config)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
 
 
 def check_registered_names(config):
@@ -79,7 +80,7 @@ def baseline_table(baseline):
     if baseline is None:
         return None
     candidates = benchmark_table_candidates(baseline)
-    if Path("results/benchmark.csv").resolve() in {candidate.resolve() for candidate in candidates}:
+    if Path(BENCHMARK_TABLE).resolve() in {candidate.resolve() for candidate in candidates}:
         raise ConfigError(f"invalid config at baseline: {baseline} is this run's own results; copy them elsewhere first")
     table = next((candidate for candidate in candidates if candidate.is_file()), None)
     if table is None:
@@ -157,17 +158,12 @@ def dataset_source_digest(name, settings):
 
 
 def dataset_source(name, settings):
-    """Where the prepare script reads the data: the image folder, or the four IDX files (its
-    inputs). From the config, not the job's inputs: Snakemake compares a parameter made from
-    inputs only through them, and an image folder's images are not inputs, so a new `path` must
-    show here."""
-    if settings.get("format") == "image_folder":
-        return {"folder": settings["path"]}
-    return idx.rule_inputs(name, settings)
+    """Where the prepare script reads the data (its format says: the four IDX files, an image folder)."""
+    return dataset_format(settings).prepare_source(name, settings)
 
 
 def download_source(settings, file_name):
-    return idx.download_source(settings, file_name)
+    return dataset_format(settings).download_source(settings, file_name)
 
 
 def input_range(name, model_settings):
@@ -188,52 +184,3 @@ def prediction_arguments(compile_settings, predict_settings):
     if predict_settings["fail_on_streaming"]:
         arguments.append("--fail-on-streaming")
     return arguments
-
-
-def code_files(script):
-    """The script and every file of the package it imports, directly or not.
-
-    Listed as a rule's inputs, they make an edit of any code a job runs rerun that job and
-    only the jobs that run it.
-    """
-    script = Path(script)
-    package_dir = script.parent / PACKAGE
-    found, pending = set(), [script]
-    while pending:
-        for module in _imported_package_files(pending.pop(), package_dir):
-            if module not in found:
-                found.add(module)
-                pending.append(module)
-    return [str(script)] + sorted(str(path) for path in found)
-
-
-@functools.lru_cache(maxsize=None)  # every rule asks; parse each file once per DAG build
-def _imported_package_files(source, package_dir):
-    names = set()
-    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-    files = set()
-    for parts in (name.split(".") for name in names):
-        if parts[0] == PACKAGE:
-            files.update(_module_files(package_dir, parts[1:]))
-    return frozenset(files)
-
-
-def _module_files(package_dir, parts):
-    """The files importing `coralbuild.<parts>` runs: each package's __init__.py on the way and
-    the module itself; a trailing name that is not a module (a function, a class) is skipped."""
-    files, folder = [package_dir / "__init__.py"], package_dir
-    for part in parts:
-        if (folder / part / "__init__.py").is_file():
-            folder = folder / part
-            files.append(folder / "__init__.py")
-        elif (folder / f"{part}.py").is_file():
-            files.append(folder / f"{part}.py")
-            break
-        else:
-            break
-    return files

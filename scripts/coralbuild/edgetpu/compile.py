@@ -10,6 +10,7 @@ from pathlib import Path
 from coralbuild.edgetpu.compiler import compile_arguments
 from coralbuild.edgetpu.compiler_output import SIZE_UNITS, parse_compiler_output
 from coralbuild.edgetpu.inspection import inspect_compiled
+from coralbuild.statuses import COMPILED, failed
 
 MAPPED = "Mapped to Edge TPU"
 
@@ -62,7 +63,7 @@ def compile_model(compiler, settings, model, out_dir):
     failure = failure_reason(parsed, compiled, timed_out, exit_code, settings)
     inspection = inspect_compiled(compiled, model) if compiled.is_file() else None
     return {
-        "status": f"failed: {failure}" if failure else "compiled",
+        "status": failed(failure) if failure else COMPILED,
         "compiler": compiler.describe(),
         "command": argv,
         "exit_code": exit_code,

@@ -19,8 +19,8 @@ from flatbuffers import flexbuffers
 from flatbuffers.number_types import Int16Flags, Int32Flags, UOffsetTFlags
 from flatbuffers.table import Table
 
-from coralbuild.errors import BadInput
 from coralbuild.edgetpu.tflite_model import read_tflite
+from coralbuild.errors import BadInput
 
 EDGETPU_CUSTOM_CODE = "edgetpu-custom-op"
 PACKAGE_KEY = "4"

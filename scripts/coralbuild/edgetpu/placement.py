@@ -467,7 +467,7 @@ def parameter_estimate(model, ops):
     """(bytes of the ops on the Edge TPU, more bytes of the uncertain ones): int8 weights and
     constants once each, plus BYTES_PER_OUTPUT_CHANNEL per output channel of weighted ops."""
     counted, totals = set(), {"edgetpu": 0, "uncertain": 0}
-    for prediction, op in zip(ops, model.operators):
+    for prediction, op in zip(ops, model.operators, strict=True):
         if prediction.placement in totals:
             totals[prediction.placement] += _op_parameters(model, op, counted)
     return totals["edgetpu"], totals["uncertain"]

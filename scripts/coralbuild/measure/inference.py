@@ -3,10 +3,11 @@ is what is installed (Coral's Python 3.9 stack for the Edge TPU)."""
 
 import numpy as np
 
+# load_delegate is for edgetpu_runtime, which opens models through this module's interpreter.
 try:
-    from ai_edge_litert.interpreter import Interpreter, load_delegate
+    from ai_edge_litert.interpreter import Interpreter, load_delegate  # noqa: F401
 except ImportError:
-    from tflite_runtime.interpreter import Interpreter, load_delegate
+    from tflite_runtime.interpreter import Interpreter, load_delegate  # noqa: F401
 
 from coralbuild.errors import BadInput, first_line
 from coralbuild.measure.classification import ranked_classes

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from coralbuild.statuses import MEASURED, failed, skipped
+
 RESULT_PREFIX = "MEASUREMENT "
 CRASH_HINT = ("an Edge TPU runtime built against another TFLite version crashes inside this interpreter; "
               "use a matching pair (Coral's libedgetpu1-std with pycoral 2.0 / tflite-runtime 2.5, see envs/coral.yaml)")
@@ -45,7 +47,7 @@ def measure_in_child(request, timeout_s):
     if results:  # the device was measured, what came after failed: keep the figures, say what failed
         row = json.loads(results[-1])
         return {**row, "agreement_reference": f"{row['agreement_reference']}: {failure}"}
-    return {"status": f"failed: {failure}"}
+    return {"status": failed(failure)}
 
 
 def measure(request, report):
@@ -60,9 +62,17 @@ def measure(request, report):
     from coralbuild.errors import BadInput
     from coralbuild.measure.benchmarking import time_invokes
     from coralbuild.measure.classification import TOP_K, classification_metrics
-    from coralbuild.edgetpu.runtime import NoDevice, NoRuntime, open_on_edgetpu
-    from coralbuild.measure.inference import (input_fits, interpreter_version, load_interpreter, model_input,
-                                              output_fits, predict_labels, predict_ranked)
+    from coralbuild.measure.edgetpu_runtime import NoDevice, NoRuntime, open_on_edgetpu
+    from coralbuild.measure.inference import (
+        input_fits,
+        interpreter_version,
+        load_interpreter,
+        model_input,
+        output_fits,
+        predict_labels,
+        predict_ranked,
+    )
+    from coralbuild.models.input_range import UNIT_RANGE
 
     split = load_split(request["data"])
     images, labels = split["x_test"], split["y_test"]
@@ -78,14 +88,14 @@ def measure(request, report):
                          edgetpu_access=opened["runtime"])
     except (NoRuntime, NoDevice) as missing:
         kind = "no_runtime" if isinstance(missing, NoRuntime) else "no_device"
-        return {"status": f"skipped: {missing}", "missing": kind, **facts}
+        return {"status": skipped(missing), "missing": kind, **facts}
     load_ms = (time.perf_counter_ns() - started) / 1e6
     misfit = input_fits(interpreter, images.shape[1:])
     if misfit:
-        return {"status": f"skipped: {misfit}", **facts}
-    input_range = tuple(request.get("input_range", (0.0, 1.0)))
+        return {"status": skipped(misfit), **facts}
+    input_range = tuple(request.get("input_range", UNIT_RANGE))
     detail = interpreter.get_input_details()[0]
-    row = {"status": "measured", "load_ms": load_ms, **facts,
+    row = {"status": MEASURED, "load_ms": load_ms, **facts,
            **time_invokes(interpreter, lambda step: model_input(detail, images[step % len(images)], input_range),
                           request["warmup"], request["iterations"])}
     if request.get("reference"):
@@ -96,12 +106,12 @@ def measure(request, report):
         ranked = predict_ranked(interpreter, images, input_range, min(TOP_K, len(classes)))
         figures = classification_metrics(labels, ranked, classes)
         row.update(accuracy=figures["accuracy"], balanced_accuracy=figures["balanced_accuracy"], class_metrics=figures,
-                   agreement_reference="failed: the int8 reference run on the CPU did not finish")
+                   agreement_reference=failed("the int8 reference run on the CPU did not finish"))
         report(row)
         try:
             reference = predict_labels(load_interpreter(request["reference"]), images, input_range)
         except (BadInput, RuntimeError, ValueError) as error:
-            row.update(agreement_reference=f"failed: the int8 reference run on the CPU: {error}")
+            row.update(agreement_reference=failed(f"the int8 reference run on the CPU: {error}"))
         else:
             row.update(agreement=float(np.mean(ranked[:, 0] == reference)), agreement_reference="int8 on cpu")
     return row
@@ -128,7 +138,7 @@ def main(request):
     try:
         report(measure(request, report))
     except BadInput as error:
-        report({"status": f"failed: {error}"})
+        report({"status": failed(error)})
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from coralbuild.defaults import with_defaults
 from coralbuild.models.preprocessing import to_model_input
 from coralbuild.models.private_api import set_converter_flag
 
@@ -13,8 +14,8 @@ def convert_float32(saved_model_dir):
     return tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir)).convert()
 
 
-def convert_int8(saved_model_dir, representative_images, input_range, io_type="uint8", dense_weights="per_tensor",
-                 conv_weights="per_channel"):
+def convert_int8(saved_model_dir, representative_images, input_range, io_type=None, dense_weights=None,
+                 conv_weights=None):
     """Full-integer quantization: int8 builtins only, `io_type` input and output.
 
     `representative_images` are real training images (uint8, N x H x W x C) the converter runs
@@ -22,19 +23,22 @@ def convert_int8(saved_model_dir, representative_images, input_range, io_type="u
     the granularity of FULLY_CONNECTED weights (see README, "Know before you compile"),
     `conv_weights` that of the convolutions' (`per_tensor` sets every layer per tensor).
     Per-channel data is a float32 scale and an int64 zero point per output channel, which in a
-    network of many narrow layers weighs as much as a third of its int8 weights.
+    network of many narrow layers weighs as much as a third of its int8 weights. Settings left
+    out (None) take the `quantize` defaults of config/schema.yaml.
     """
+    given = {"io_type": io_type, "dense_weights": dense_weights, "conv_weights": conv_weights}
+    settings = with_defaults("/properties/quantize", {key: value for key, value in given.items() if value is not None})
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = _one_at_a_time(with_full_pixel_range(representative_images), input_range)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = IO_TYPES[io_type]
-    converter.inference_output_type = IO_TYPES[io_type]
+    converter.inference_input_type = IO_TYPES[settings["io_type"]]
+    converter.inference_output_type = IO_TYPES[settings["io_type"]]
     # Only private converter flags give per-tensor weights; the convolutions' flag sets every layer
     # per tensor. tests/test_conversion.py checks that the installed TensorFlow honours both.
     set_converter_flag(converter, "_experimental_disable_per_channel_quantization_for_dense_layers",
-                     dense_weights == "per_tensor", "quantize.dense_weights")
-    set_converter_flag(converter, "_experimental_disable_per_channel", conv_weights == "per_tensor",
+                     settings["dense_weights"] == "per_tensor", "quantize.dense_weights")
+    set_converter_flag(converter, "_experimental_disable_per_channel", settings["conv_weights"] == "per_tensor",
                      "quantize.conv_weights")
     return converter.convert()
 

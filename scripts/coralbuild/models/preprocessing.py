@@ -8,12 +8,14 @@ Coral's examples do any preprocessing.
 
 import numpy as np
 
+from coralbuild.models.input_range import UNIT_RANGE
 
-def to_model_input(images, input_range=(0.0, 1.0)):
+
+def to_model_input(images, input_range=UNIT_RANGE):
     """uint8 images (N, H, W, C) -> float32 in `input_range` (0 -> low, 255 -> high)."""
     low, high = input_range
     scaled = images.astype(np.float32) / np.float32(255.0)
-    if (low, high) == (0.0, 1.0):
+    if (low, high) == UNIT_RANGE:
         return scaled
     return scaled * np.float32(high - low) + np.float32(low)
 

@@ -22,14 +22,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import tensorflow as tf
 import keras
+import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from coralbuild.atomic import atomic_output
 from coralbuild.defaults import with_defaults
 from coralbuild.models.augmentation import augment, is_active
+from coralbuild.models.input_range import UNIT_RANGE
 from coralbuild.models.preprocessing import to_model_input
 
 # Batches per epoch are numbered below this, so that (epoch, step) gives every batch its own seed.
@@ -316,7 +317,7 @@ def class_weights(labels, mode):
     return {int(c): float(len(labels) / (len(classes) * n)) for c, n in zip(classes, counts, strict=True)}
 
 
-def train(model, split, settings, threads, state, input_range=(0.0, 1.0), model_settings=None):
+def train(model, split, settings, threads, state, input_range=UNIT_RANGE, model_settings=None):
     """Compile and fit `model` on a prepared split phase by phase, resuming from `state` (a
     TrainingState); keep the best or the last epoch's weights; return the per-epoch history of
     the whole training as a table, with the epoch kept and why each phase stopped."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from coralbuild.edgetpu.placement import compare
 from coralbuild.reporting.table import model_key, read_compile_record
+from coralbuild.statuses import is_compiled
 
 
 def compile_facts(report_folder):
@@ -14,7 +15,7 @@ def compile_facts(report_folder):
     record = read_compile_record(folder)
     log, inspection = record["log"], record["inspection"] or {}
     facts = {"compile_status": record["status"], "compiler_version": log["compiler_version"]}
-    if record["status"] == "compiled":
+    if is_compiled(record["status"]):
         # Structure and parameter memory from the compiled file itself.
         facts.update({
             "min_runtime_version": inspection["min_runtime_version"],
@@ -46,7 +47,7 @@ def prediction_facts(prediction_path, compile_folder=None):
     record = read_compile_record(compile_folder) if compile_folder else None
     if record is None:
         facts["prediction_check"] = "not compared (no compile)"
-    elif record["status"] != "compiled":
+    elif not is_compiled(record["status"]):
         facts["prediction_check"] = f"not compared (compile {record['status']})"
     else:
         differences = compare(prediction, record["inspection"])

@@ -15,13 +15,15 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
+from coralbuild.statuses import MEASURED  # noqa: E402
+
 ROW_INCHES = 0.28  # height of one labelled bar in the horizontal bar charts
 MARKERS = {"keras": "*", "float32": "o", "int8": "s", "edgetpu": "^"}
 
 
 def latency(table, path):
     """Median latency (bar) and p99 (tick) of every measured artifact x device, per model."""
-    measured = table[table.status == "measured"]
+    measured = table[table.status == MEASURED]
     figure, axis = plt.subplots(figsize=(11, _bar_chart_height(len(measured))))
     if measured.empty:
         _say(axis, "No row was measured:\n" + "\n".join(sorted(set(table.status.fillna("no status")))))
@@ -66,7 +68,7 @@ def accuracy_vs_latency(base, new, path, labels=("BASE", "NEW")):
     figure, axis = plt.subplots(figsize=(10, 5.5))
     points = []
     for table in (base, new):
-        measured = table[(table.status == "measured") & table.accuracy.notna() & table.median_ms.notna()]
+        measured = table[(table.status == MEASURED) & table.accuracy.notna() & table.median_ms.notna()]
         points.append({(row.dataset, row.model, row.artifact, row.device): (row.median_ms, 100 * row.accuracy)
                        for row in measured.itertuples()})
     keys = sorted(set(points[0]) | set(points[1]))
@@ -100,11 +102,11 @@ def training_curves(histories, path):
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     colours = _model_colours_of(histories)
     for label, history in histories.items():
-        for axis, metric in zip(axes, ["accuracy", "loss"]):
+        for axis, metric in zip(axes, ["accuracy", "loss"], strict=True):
             axis.plot(history.epoch, history[metric], marker="o", markersize=3, color=colours[label])
             axis.plot(history.epoch, history[f"val_{metric}"], marker="o", markersize=3, linestyle="--",
                       color=colours[label])
-    for axis, metric in zip(axes, ["accuracy", "loss"]):
+    for axis, metric in zip(axes, ["accuracy", "loss"], strict=True):
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel(metric)
@@ -130,9 +132,9 @@ def edgetpu_ops(table, path):
         _say(axis, "No compiled model and no prediction:\n" + "\n".join(reasons))
     else:
         positions = np.arange(len(shown))[::-1]
-        for position, (label, counts, predicted) in zip(positions, shown):
+        for position, (_label, counts, predicted) in zip(positions, shown, strict=True):
             left = 0
-            for (name, color), count in zip(PLACEMENTS, counts):
+            for (name, color), count in zip(PLACEMENTS, counts, strict=True):
                 if count:
                     axis.barh(position, count, left=left, color=color, hatch="//" if predicted else None,
                               edgecolor="white" if predicted else None, label=name)
@@ -140,7 +142,7 @@ def edgetpu_ops(table, path):
         axis.set_yticks(positions, [label for label, _, _ in shown], fontsize=8)
         axis.set_ylim(-0.7, len(shown) - 0.3)
         first = {}  # one legend entry per placement: the first model's bar
-        for handle, name in zip(*axis.get_legend_handles_labels()):
+        for handle, name in zip(*axis.get_legend_handles_labels(), strict=True):
             first.setdefault(name, handle)
         _legend_beside(axis, list(first.values()))
         axis.set_xlabel("ops" + (" (hatched: predicted, not compiled)" if any(p for _, _, p in shown) else ""))
@@ -202,7 +204,7 @@ def per_class_recall(metrics, path, artifact="int8", reference="float32"):
     figure, axes = plt.subplots(len(datasets) or 1, 1, figsize=(width, 3.8 * max(len(datasets), 1)), squeeze=False)
     if not datasets:
         _say(axes[0, 0], "No model was evaluated")
-    for axis, dataset in zip(axes[:, 0], datasets):
+    for axis, dataset in zip(axes[:, 0], datasets, strict=True):
         models = sorted(model for name, model in metrics if name == dataset)
         classes = metrics[dataset, models[0]]["classes"]
         bar = 0.8 / len(models)
@@ -270,7 +272,7 @@ def _log_x(axis):
 
 
 def _model_colours(table):
-    return _model_colours_of(zip(table.dataset, table.model))
+    return _model_colours_of(zip(table.dataset, table.model, strict=True))
 
 
 def _model_colours_of(models):

@@ -3,6 +3,8 @@ artifact side by side."""
 
 import pandas as pd
 
+from coralbuild.statuses import MEASURED
+
 ARTIFACT_ORDER = ["keras", "float32", "int8", "edgetpu"]
 
 
@@ -19,12 +21,12 @@ def summarize(table, metrics):
             of_artifact = group[group.artifact == artifact]
             if of_artifact.empty:
                 continue
-            measured = of_artifact[of_artifact.status == "measured"]
+            measured = of_artifact[of_artifact.status == MEASURED]
             row[f"{artifact}_size_bytes"] = _first(of_artifact.size_bytes)
             for figure in ("accuracy", "balanced_accuracy"):
                 row[f"{artifact}_{figure}"] = _first(measured[figure])
             for device_row in of_artifact.itertuples():
-                value = device_row.median_ms if device_row.status == "measured" else device_row.status
+                value = device_row.median_ms if device_row.status == MEASURED else device_row.status
                 row[f"{artifact}_{device_row.device}_median_ms"] = value
         compile_row = group.iloc[0]
         row["compile_status"] = compile_row.compile_status

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from coralbuild.atomic import atomic_output
 
+
 def model_key(path):
     """(dataset, model) of a file or folder directly in results/<dataset>/<model>/."""
     path = Path(path)
@@ -30,17 +31,9 @@ COMPILE_COLUMNS = [
 PREDICTION_COLUMNS = ["predicted_ops_edgetpu", "predicted_ops_cpu", "predicted_ops_uncertain", "predicted_segments",
                       "predicted_parameter_bytes", "predicted_parameter_memory", "prediction_check"]
 COLUMNS = MEASUREMENT_COLUMNS + COMPILE_COLUMNS + PREDICTION_COLUMNS
-COMPILED_MODEL = "model_int8_edgetpu.tflite"
 INTEGER_COLUMNS = {"threads", "warmup", "iterations", "min_runtime_version", "edgetpu_segments", "ops_total",
                    "ops_edgetpu", "ops_cpu", "predicted_ops_edgetpu", "predicted_ops_cpu", "predicted_ops_uncertain",
                    "predicted_segments"}
-
-
-def benchmark_table_candidates(path):
-    """Where a run's benchmark table may be, given a results folder, the project folder holding
-    one, or the table itself."""
-    path = Path(path)
-    return [path] if path.suffix == ".csv" else [path / "benchmark.csv", path / "results" / "benchmark.csv"]
 
 
 def write_table(frame, path):

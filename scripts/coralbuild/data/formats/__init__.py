@@ -5,17 +5,24 @@ Each format is one module with:
     rule_inputs(name, settings)          planning time: the files the prepare job reads (named)
     source_digest(name, settings)        planning time: a digest of what the prepare job reads beyond those
                                          inputs (an image folder's images), or None; a change reruns the job
+    prepare_source(name, settings)       planning time: where the prepare job reads the data (JSON-able)
+    download_source(settings, file_name) planning time, formats that download: (url, sha256) of one file
     image_size(settings)                 planning time: (height, width) of the prepared images, or None if unknown
     prepare(settings, source, folder, threads)   the prepare job: writes the prepared dataset
 and one schema block in config/schema.yaml. Planning-time functions run while Snakemake builds
-the DAG: no TensorFlow there.
+the DAG: no TensorFlow there. The registry names modules, imported on first use, so that reading
+it (the stage table does) costs nothing.
 """
 
-from coralbuild.data.formats import idx, image_folder
+import importlib
 
-FORMATS = {"idx": idx, "image_folder": image_folder}
+FORMATS = {"idx": "coralbuild.data.formats.idx", "image_folder": "coralbuild.data.formats.image_folder"}
 DEFAULT_FORMAT = "idx"
 
 
+def format_module(name):
+    return importlib.import_module(FORMATS[name])
+
+
 def dataset_format(settings):
-    return FORMATS[settings.get("format", DEFAULT_FORMAT)]
+    return format_module(settings.get("format", DEFAULT_FORMAT))

@@ -14,6 +14,7 @@ from coralbuild.data.images import CHANNELS, fit_image
 from coralbuild.data.prepared import save_labels, write_images, write_info
 from coralbuild.data.split import assign_splits, few_images_warnings
 from coralbuild.errors import BadInput, ConfigError
+from coralbuild.layout import download
 
 # Part -> number of IDX dimensions.
 PARTS = {"train_images": 3, "train_labels": 1, "test_images": 3, "test_labels": 1}
@@ -57,7 +58,12 @@ def rule_inputs(name, settings):
     """Where the prepare step reads each part: the local folder, or the verified download."""
     if "path" in settings:
         return {part: str(Path(settings["path"]) / file_name) for part, file_name in file_names(settings).items()}
-    return {part: f"results/{name}/downloads/{file_name}" for part, file_name in file_names(settings).items()}
+    return {part: download(file_name, name) for part, file_name in file_names(settings).items()}
+
+
+def prepare_source(name, settings):
+    """The four files by part: the prepare job's inputs."""
+    return rule_inputs(name, settings)
 
 
 def source_digest(name, settings):

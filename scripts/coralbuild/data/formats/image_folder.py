@@ -215,6 +215,12 @@ def rule_inputs(name, settings):
     return {}
 
 
+def prepare_source(name, settings):
+    """The folder, from the config rather than the job's inputs: an image folder's images are not
+    inputs, so a new `path` must show in the job's parameters."""
+    return {"folder": settings["path"]}
+
+
 def source_digest(name, settings):
     """The folder's sha256 (what `sha256:` pins) as it is now: editing, adding or removing an
     image changes it, touching one does not."""
@@ -276,7 +282,7 @@ def prepare(settings, source, folder, threads):
         return _file_sha256(path), None
 
     image_shape = (*size, CHANNELS[color])
-    digests = dict(zip(scan.paths, write_images(folder, splits, image_shape, load, len(scan.paths), threads)))
+    digests = dict(zip(scan.paths, write_images(folder, splits, image_shape, load, len(scan.paths), threads), strict=True))
     digest = folder_digest(digests)
     expected = settings.get("sha256")
     if expected and digest != expected.lower():

@@ -6,6 +6,7 @@ else the process built before.
 """
 
 from coralbuild.models.architectures.base import Architecture
+from coralbuild.models.input_range import UNIT_RANGE
 
 
 def build_cnn(settings, input_shape, num_classes, seed):
@@ -54,13 +55,13 @@ def build_mlp(settings, input_shape, num_classes, seed):
 ARCHITECTURES = {
     "cnn": Architecture(
         build=build_cnn,
-        input_range=(0.0, 1.0),
+        input_range=UNIT_RANGE,
         min_image_size=cnn_min_image_size,
         description="conv/ReLU/2x2 max-pool blocks, dense ReLU layers, softmax",
     ),
     "mlp": Architecture(
         build=build_mlp,
-        input_range=(0.0, 1.0),
+        input_range=UNIT_RANGE,
         min_image_size=lambda settings: 1,  # it flattens whatever it gets
         description="the Coral guide's MLP: flatten, dense ReLU layers, dropout, softmax",
     ),

@@ -6,6 +6,7 @@ It has no Keras, SavedModel or float32 stage; its int8 model is a byte copy of t
 from pathlib import Path
 
 from coralbuild.errors import ConfigError
+from coralbuild.models.input_range import UNIT_RANGE
 
 TRAINED = False
 
@@ -23,7 +24,7 @@ def check_config(name, settings):
 
 
 def input_range(settings):
-    return tuple(settings.get("input_range", (0.0, 1.0)))
+    return tuple(settings.get("input_range", UNIT_RANGE))
 
 
 def min_image_size(settings):

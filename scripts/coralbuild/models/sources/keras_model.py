@@ -9,9 +9,9 @@ probabilities (a softmax), one per class of the dataset.
 from pathlib import Path
 
 from coralbuild.errors import BadInput, ConfigError
+from coralbuild.models.input_range import UNIT_RANGE
 
 TRAINED = True
-DEFAULT_INPUT_RANGE = (0.0, 1.0)
 
 
 def matches(settings):
@@ -26,7 +26,7 @@ def check_config(name, settings):
 
 
 def input_range(settings):
-    return tuple(settings.get("input_range", DEFAULT_INPUT_RANGE))
+    return tuple(settings.get("input_range", UNIT_RANGE))
 
 
 def min_image_size(settings):

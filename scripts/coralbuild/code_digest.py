@@ -1,0 +1,62 @@
+"""The code a script runs: the script and every module of the package it imports, directly or
+not. Each rule's inputs list the digest of these files (rule code_digest), so that an edit of any
+code a job runs reruns that job, and only the jobs that run it. Standard library only: read while
+Snakemake builds the DAG.
+"""
+
+import ast
+import functools
+from pathlib import Path
+
+PACKAGE = "coralbuild"
+
+
+def code_files(script):
+    """The script and every file of the package it imports, directly or not.
+
+    Listed as a rule's inputs, they make an edit of any code a job runs rerun that job and
+    only the jobs that run it.
+    """
+    script = Path(script)
+    package_dir = script.parent / PACKAGE
+    found, pending = set(), [script]
+    while pending:
+        for module in _imported_package_files(pending.pop(), package_dir):
+            if module not in found:
+                found.add(module)
+                pending.append(module)
+    return [str(script)] + sorted(str(path) for path in found)
+
+
+@functools.lru_cache(maxsize=None)  # every rule asks; parse each file once per DAG build
+def _imported_package_files(source, package_dir):
+    names = set()
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(f"{PACKAGE}."):
+            names.add(node.value)  # a registry's module name, imported on first use (importlib)
+    files = set()
+    for parts in (name.split(".") for name in names):
+        if parts[0] == PACKAGE:
+            files.update(_module_files(package_dir, parts[1:]))
+    return frozenset(files)
+
+
+def _module_files(package_dir, parts):
+    """The files importing `coralbuild.<parts>` runs: each package's __init__.py on the way and
+    the module itself; a trailing name that is not a module (a function, a class) is skipped."""
+    files, folder = [package_dir / "__init__.py"], package_dir
+    for part in parts:
+        if (folder / part / "__init__.py").is_file():
+            folder = folder / part
+            files.append(folder / "__init__.py")
+        elif (folder / f"{part}.py").is_file():
+            files.append(folder / f"{part}.py")
+            break
+        else:
+            break
+    return files

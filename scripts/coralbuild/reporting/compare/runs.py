@@ -1,0 +1,62 @@
+"""A run to compare: its benchmark table, read and checked, and its manifest where it has one."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from coralbuild.errors import BadInput
+from coralbuild.layout import benchmark_table_candidates
+
+KEY = ["dataset", "model", "artifact", "device"]
+# Columns of benchmark.csv the comparison reads; a table without them comes from another version.
+REQUIRED_COLUMNS = KEY + [
+    "status", "size_bytes", "accuracy", "agreement", "median_ms", "p90_ms", "p99_ms", "std_ms", "compile_status",
+    "ops_edgetpu", "ops_cpu", "edgetpu_segments", "onchip_bytes", "offchip_bytes", "predicted_ops_edgetpu",
+    "predicted_ops_cpu", "predicted_segments", "predicted_parameter_bytes", "predicted_parameter_memory",
+]
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str  # "BASE" or "NEW"
+    table_path: Path
+    table: pd.DataFrame
+    manifest: dict | None  # None where the run has no manifest.json
+
+
+def load_run(path, label):
+    """A run from a results folder (or the project folder holding `results/`) or its benchmark.csv."""
+    path = Path(path)
+    if not path.exists():
+        raise BadInput(f"{path}: no such file or folder ({label})")
+    table_path = path if path.is_file() else next(
+        (candidate for candidate in benchmark_table_candidates(path) if candidate.is_file()), None)
+    if table_path is None:
+        raise BadInput(f"{path}: not a results folder ({label}): no benchmark.csv in it or in its results/")
+    try:
+        table = pd.read_csv(table_path)
+    except (ValueError, OSError) as error:  # not a CSV, empty, unreadable
+        raise BadInput(f"{table_path}: not a readable benchmark table ({label}: {error})") from None
+    missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
+    if missing:
+        raise BadInput(f"{table_path}: not a benchmark table of this workflow's version ({label}): "
+                       f"no column {', '.join(missing)}")
+    duplicated = table[table.duplicated(KEY)]
+    if not duplicated.empty:
+        row = duplicated.iloc[0]
+        raise BadInput(f"{table_path}: row {'/'.join(str(row[key]) for key in KEY)} appears twice ({label})")
+    return Run(label, table_path, table, _read_manifest(table_path.parent / "manifest.json", label))
+
+
+def _read_manifest(path, label):
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except ValueError as error:
+        raise BadInput(f"{path}: not a manifest of this workflow ({label}: {error})") from None
+    if not isinstance(manifest, dict) or "artifacts" not in manifest:  # the one key the comparison needs
+        raise BadInput(f"{path}: not a manifest of this workflow ({label}: no artifacts)")
+    return manifest

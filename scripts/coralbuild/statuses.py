@@ -1,0 +1,26 @@
+"""The status a results row or a compile record carries, declared once. A row's status is either
+one of the words below, or one of them followed by ": <why>" (skipped and failed always say why).
+Standard library only: every layer reads it."""
+
+MEASURED = "measured"
+COMPILED = "compiled"
+SKIPPED = "skipped"
+FAILED = "failed"
+
+
+def skipped(reason):
+    """The status of something that was not done, and why (no device, no compiler, ...)."""
+    return f"{SKIPPED}: {reason}"
+
+
+def failed(reason):
+    """The status of something that was tried and did not work, and why."""
+    return f"{FAILED}: {reason}"
+
+
+def is_measured(status):
+    return status == MEASURED
+
+
+def is_compiled(status):
+    return status == COMPILED
