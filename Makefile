@@ -24,7 +24,7 @@ lint: $(VENV)/.installed-test
 report: $(VENV)/.installed
 	snakemake --report results/report.html
 
-# Compare two runs (README, "Compare two runs"): make compare BASE=../before/results [NEW=results] [ARGS="--max-accuracy-drop 0.5"]
+# Compare two runs (docs/compare.md): make compare BASE=../before/results [NEW=results] [ARGS="--max-accuracy-drop 0.5"]
 NEW ?= results
 compare: $(VENV)/.installed
 	$(if $(BASE),,$(error BASE is not set: make compare BASE=path/to/earlier/results))

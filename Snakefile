@@ -1,5 +1,5 @@
 # Coral Edge TPU build workflow: dataset -> checkpoint -> SavedModel -> .tflite -> benchmark.
-# Outputs live under results/<dataset>/<model>/; README.md describes each of them.
+# Outputs live under results/<dataset>/<model>/; docs/results.md describes each of them.
 
 import os
 

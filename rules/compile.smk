@@ -20,7 +20,8 @@ rule compile_edgetpu:
         failed_evidence=model_path("logs/compile_edgetpu_failed"),
     shell:
         "python {input.script:q} --model {input.model:q} --settings {params.compile:q}"
-        " --labels {input.labels:q} --failed-evidence {params.failed_evidence:q} --output {output:q} > {log:q} 2>&1"
+        " --labels {input.labels:q} --failed-evidence {params.failed_evidence:q} --record-of {wildcards.dataset:q} {wildcards.model:q}"
+        " --output {output:q} > {log:q} 2>&1"
 
 
 rule predict_edgetpu:
@@ -38,4 +39,5 @@ rule predict_edgetpu:
     params:
         arguments=wf.prediction_arguments(config["compile"], config["predict"]),
     shell:
-        "python {input.script:q} {input.model:q} {params.arguments:q} --output {output:q} > {log:q} 2>&1"
+        "python {input.script:q} {input.model:q} {params.arguments:q} --record-of {wildcards.dataset:q} {wildcards.model:q}"
+        " --output {output:q} > {log:q} 2>&1"

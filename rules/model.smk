@@ -118,7 +118,7 @@ rule evaluate:
         ),
     shell:
         "python {input.script:q} --data {input.data:q} {params.keras:q} --input-range {params.input_range}"
-        " --tflite {params.tflite:q} {params.calibration:q} --output {output:q} > {log:q} 2>&1"
+        " --tflite {params.tflite:q} {params.calibration:q} --record-of {wildcards.dataset:q} {wildcards.model:q} --output {output:q} > {log:q} 2>&1"
 
 
 rule import_int8:

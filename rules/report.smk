@@ -45,8 +45,11 @@ rule plot_results:
         run_benchmark("plot_results")
     conda:
         "../envs/plots.yaml"
+    params:
+        # Each history named by its dataset and model, in the order of the input.
+        histories=all_models(f"{{dataset}}/{{model}}={model_path('history.csv')}", TRAINED),
     shell:
-        "python {input.script:q} --table {input.table:q} --metrics {input.metrics:q} --histories {input.histories:q}"
+        "python {input.script:q} --table {input.table:q} --metrics {input.metrics:q} --histories {params.histories:q}"
         " --latency {output.latency:q} --accuracy-vs-size {output.accuracy_vs_size:q}"
         " --training-curves {output.training_curves:q} --edgetpu-ops {output.edgetpu_ops:q}"
         " --per-class-recall {output.per_class_recall:q} --confusion-matrices {output.confusion_matrices:q}"

@@ -7,7 +7,7 @@ import pandas as pd
 
 from coralbuild.errors import reports_bad_input
 from coralbuild.reporting.final_table import compile_facts, prediction_facts
-from coralbuild.reporting.table import COLUMNS, model_key, write_table
+from coralbuild.reporting.table import COLUMNS, compile_record_key, read_record, write_table
 
 
 @reports_bad_input
@@ -21,8 +21,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     table = pd.concat([pd.read_csv(path) for path in args.inputs], ignore_index=True)
     compiled = dict(map(compile_facts, args.compile_reports))
-    folders = {model_key(folder): folder for folder in args.compile_reports}
-    predicted = dict(prediction_facts(path, folders.get(model_key(path))) for path in args.predictions)
+    folders = {compile_record_key(folder): folder for folder in args.compile_reports}
+    predicted = dict(prediction_facts(path, folders.get(read_record(path)[0])) for path in args.predictions)
     for (dataset, model), facts in sorted(predicted.items()):
         if facts["prediction_check"].startswith("differs"):
             print(f"warning: {dataset}/{model}: the placement prediction {facts['prediction_check']}")

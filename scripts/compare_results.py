@@ -30,7 +30,7 @@ def threshold_options(parser):
     gate.add_argument("--max-accuracy-drop", type=float, metavar="POINTS",
                       help="largest allowed drop of test accuracy, in percentage points")
     gate.add_argument("--max-latency-ratio", type=float, metavar="RATIO",
-                      help="largest allowed NEW/BASE median latency, unless within the runs' noise (README)")
+                      help="largest allowed NEW/BASE median latency, unless within the runs' noise (docs/compare.md)")
     gate.add_argument("--max-size-ratio", type=float, metavar="RATIO", help="largest allowed NEW/BASE file size")
     gate.add_argument("--no-new-cpu-ops", action="store_true", default=None,
                       help="no model may leave more ops on the CPU (compiled, else predicted)")

@@ -10,6 +10,7 @@ from coralbuild.edgetpu.compile import compile_model, compiler_version
 from coralbuild.edgetpu.compiler import HOW_TO_GET_ONE, find_compiler
 from coralbuild.edgetpu.tflite_model import read_tflite
 from coralbuild.errors import BadInput, reports_bad_input
+from coralbuild.reporting.table import add_row_identity, row_identity
 from coralbuild.statuses import is_compiled
 
 
@@ -19,6 +20,7 @@ def parse_args(argv):
     parser.add_argument("--settings", type=json.loads, required=True, help="compile section (JSON)")
     parser.add_argument("--labels", help="labels.txt of the int8 model, copied beside the compiled model")
     parser.add_argument("--output", required=True, help="folder to create")
+    add_row_identity(parser)
     parser.add_argument("--failed-evidence", help="with compile.compiler required: folder that keeps the compiler's "
                                                   "log, output and compile.json of a failed compile (the output "
                                                   "folder is not made)")
@@ -33,7 +35,7 @@ def main(argv=None):
         raise BadInput(f"cannot compile {args.model}: {missing}; {HOW_TO_GET_ONE}")
     read_tflite(args.model)  # a clear error for a file that is not a TFLite model
     with atomic_output(args.output, directory=True) as folder:
-        record = {"version": compiler_version(compiler, str(folder.parent.resolve())), "options": args.settings}
+        record = {**row_identity(args), "version": compiler_version(compiler, str(folder.parent.resolve())), "options": args.settings}
         record |= compile_model(compiler, args.settings, args.model, folder)
         print(f"{record['compiler']}: {record['version']}")
         print(f"$ {' '.join(record['command'])}\n{(folder / 'compiler.stdout').read_text()}")

@@ -19,6 +19,7 @@ from coralbuild.measure.classification import (
 )
 from coralbuild.models.input_range import UNIT_RANGE
 from coralbuild.reporting.manifest import installed_versions
+from coralbuild.reporting.table import add_row_identity, row_identity
 
 BATCH = 256  # test images per Keras predict call: memory stays flat whatever the test set's size
 
@@ -33,6 +34,7 @@ def parse_args(argv):
                         help="named .tflite models, e.g. int8=model_int8.tflite")
     parser.add_argument("--representative-samples", type=int,
                         help="quantize.representative_samples of a model quantized here (the calibration images asked for)")
+    add_row_identity(parser)
     parser.add_argument("--output", required=True, help="metrics (JSON)")
     return parser.parse_args(argv)
 
@@ -127,7 +129,7 @@ def main(argv=None):
             print(warning.replace("warning: ", f"warning: {args.output}: ", 1))
     for warning in metrics["dataset_warnings"]:
         print(f"warning: dataset: {warning}")
-    write_text(args.output, json.dumps(metrics, indent=2) + "\n")
+    write_text(args.output, json.dumps({**row_identity(args), **metrics}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

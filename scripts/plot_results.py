@@ -8,15 +8,15 @@ import pandas as pd
 from coralbuild.atomic import atomic_output
 from coralbuild.errors import reports_bad_input
 from coralbuild.reporting import plots
-from coralbuild.reporting.table import model_key, read_metrics
+from coralbuild.reporting.table import read_metrics
 
 
 @reports_bad_input
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--table", required=True, help="results/benchmark.csv")
-    parser.add_argument("--histories", nargs="*", default=[],
-                        help="results/<dataset>/<model>/history.csv files (of trained models)")
+    parser.add_argument("--histories", nargs="*", default=[], metavar="DATASET/MODEL=PATH",
+                        help="history.csv files of trained models, each named by its dataset and model")
     parser.add_argument("--metrics", nargs="+", required=True, help="results/<dataset>/<model>/metrics.json files")
     parser.add_argument("--latency", required=True)
     parser.add_argument("--accuracy-vs-size", required=True)
@@ -29,16 +29,16 @@ def main(argv=None):
     if len(args.confusion_matrices) != len(args.metrics):
         parser.error(f"{len(args.metrics)} --metrics files but {len(args.confusion_matrices)} --confusion-matrices")
     table = pd.read_csv(args.table)
-    histories = {"/".join(model_key(path)): pd.read_csv(path) for path in args.histories}
+    histories = {label: pd.read_csv(path) for label, path in (named.split("=", 1) for named in args.histories)}
     histories = {label: history for label, history in histories.items() if len(history)}  # 0 epochs: no curve
     metrics = read_metrics(args.metrics)
+    keys = list(metrics)  # in the order of --metrics, as --confusion-matrices
     figures = [(plots.latency, table, args.latency),
                (plots.accuracy_vs_size, table, args.accuracy_vs_size),
                (plots.training_curves, histories, args.training_curves),
                (plots.edgetpu_ops, table, args.edgetpu_ops),
                (plots.per_class_recall, metrics, args.per_class_recall)]
-    for path, output in zip(args.metrics, args.confusion_matrices, strict=True):
-        key = model_key(path)
+    for key, output in zip(keys, args.confusion_matrices, strict=True):
         figures.append((partial(plots.confusion_matrix, dataset=key[0], model=key[1]), metrics[key], output))
     for draw, source, output in figures:
         with atomic_output(output) as temporary:

@@ -13,6 +13,7 @@ from coralbuild.edgetpu.inspection import format_ops
 from coralbuild.edgetpu.placement import CACHE_BYTES, CACHE_SURELY_FITS, predict
 from coralbuild.edgetpu.tflite_model import read_tflite
 from coralbuild.errors import BadInput, reports_bad_input
+from coralbuild.reporting.table import add_row_identity, row_identity
 
 
 def parse_args(argv):
@@ -23,6 +24,7 @@ def parse_args(argv):
     parser.add_argument("--multiple-subgraphs", action="store_true", help="as the compiler's -a")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--output", help="also write the JSON to this file")
+    add_row_identity(parser)
     parser.add_argument("--require-full-mapping", action="store_true",
                         help="exit with status 1 when not every op is predicted to run on the Edge TPU")
     parser.add_argument("--fail-on-streaming", action="store_true",
@@ -62,7 +64,7 @@ def main(argv=None):
     prediction = predict(read_tflite(args.model), args.min_runtime_version, args.multiple_subgraphs)
     print(json.dumps(prediction.as_dict(), indent=2) if args.json else table(prediction))
     if args.output:
-        write_text(args.output, json.dumps(prediction.as_dict(), indent=2) + "\n")
+        write_text(args.output, json.dumps({**row_identity(args), **prediction.as_dict()}, indent=2) + "\n")
     if args.require_full_mapping and not prediction.fully_mapped:
         raise BadInput(f"{args.model}: not predicted to map fully to the Edge TPU ({summary(prediction)})")
     if args.fail_on_streaming and prediction.parameter_memory == "streams":

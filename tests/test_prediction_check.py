@@ -33,14 +33,15 @@ def collected(tmp_path_factory):
     for model, (record, _) in OUTCOMES.items():
         folder = results / "d" / model
         folder.mkdir(parents=True)
-        (folder / "edgetpu_prediction.json").write_text(json.dumps(PREDICTION))
+        # Each record names its row, as the workflow's jobs write it.
+        (folder / "edgetpu_prediction.json").write_text(json.dumps({"dataset": "d", "model": model, **PREDICTION}))
         predictions.append(folder / "edgetpu_prediction.json")
         pd.DataFrame([{"dataset": "d", "model": model, "artifact": "int8", "device": "cpu", "status": "measured"}]).to_csv(
             folder / "benchmark_cpu.csv", index=False)
         inputs.append(folder / "benchmark_cpu.csv")
         if record is not None:
             (folder / "edgetpu").mkdir()
-            (folder / "edgetpu/compile.json").write_text(json.dumps(record))
+            (folder / "edgetpu/compile.json").write_text(json.dumps({"dataset": "d", "model": model, **record}))
             compiles.append(folder / "edgetpu")
     output = results / "benchmark.csv"
     result = run_script("collect_benchmark.py", "--inputs", *inputs, "--compile-reports", *compiles,

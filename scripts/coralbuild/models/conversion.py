@@ -20,7 +20,7 @@ def convert_int8(saved_model_dir, representative_images, input_range, io_type=No
 
     `representative_images` are real training images (uint8, N x H x W x C) the converter runs
     to calibrate activation ranges, scaled into the model's `input_range`. `dense_weights` is
-    the granularity of FULLY_CONNECTED weights (see README, "Know before you compile"),
+    the granularity of FULLY_CONNECTED weights (see docs/edgetpu.md, "Know before you compile"),
     `conv_weights` that of the convolutions' (`per_tensor` sets every layer per tensor).
     Per-channel data is a float32 scale and an int64 zero point per output channel, which in a
     network of many narrow layers weighs as much as a third of its int8 weights. Settings left

@@ -1,16 +1,15 @@
 """Per-model facts the final table adds to the measured rows: the compile outcome and the
 placement prediction, checked against each other."""
 
-import json
 from pathlib import Path
 
 from coralbuild.edgetpu.placement import compare
-from coralbuild.reporting.table import model_key, read_compile_record
+from coralbuild.reporting.table import compile_record_key, read_compile_record, read_record
 from coralbuild.statuses import is_compiled
 
 
 def compile_facts(report_folder):
-    """((dataset, model), facts) from a compile folder results/<dataset>/<model>/edgetpu."""
+    """((dataset, model), facts) from a compile folder (its compile.json names the dataset and model)."""
     folder = Path(report_folder)
     record = read_compile_record(folder)
     log, inspection = record["log"], record["inspection"] or {}
@@ -28,7 +27,7 @@ def compile_facts(report_folder):
             "onchip_bytes": _first_known(inspection.get("onchip_bytes"), log["onchip_used_bytes"]),
             "offchip_bytes": _first_known(inspection.get("offchip_bytes"), log["offchip_bytes"]),
         })
-    return model_key(folder), facts
+    return compile_record_key(folder), facts
 
 
 def _first_known(*values):
@@ -38,7 +37,7 @@ def _first_known(*values):
 def prediction_facts(prediction_path, compile_folder=None):
     """((dataset, model), facts) of a placement prediction, checked against the compiled model
     when a compile folder with one is given."""
-    prediction = json.loads(Path(prediction_path).read_text())
+    key, prediction = read_record(prediction_path)
     facts = {"predicted_ops_edgetpu": prediction["ops_edgetpu"], "predicted_ops_cpu": prediction["ops_cpu"],
              "predicted_ops_uncertain": prediction.get("ops_uncertain_count", 0),
              "predicted_segments": prediction["segments"],
@@ -52,4 +51,4 @@ def prediction_facts(prediction_path, compile_folder=None):
     else:
         differences = compare(prediction, record["inspection"])
         facts["prediction_check"] = "differs: " + "; ".join(differences) if differences else "matches the compiler"
-    return model_key(prediction_path), facts
+    return key, facts

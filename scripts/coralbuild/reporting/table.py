@@ -5,17 +5,38 @@ import json
 from pathlib import Path
 
 from coralbuild.atomic import atomic_output
+from coralbuild.errors import BadInput
 
 
-def model_key(path):
-    """(dataset, model) of a file or folder directly in results/<dataset>/<model>/."""
-    path = Path(path)
-    return path.parent.parent.name, path.parent.name
+def add_row_identity(parser):
+    """The options naming the results row a job's record belongs to. The workflow gives both,
+    and the tables read them from the record, never from where the file lies."""
+    parser.add_argument("--record-of", nargs=2, metavar=("DATASET", "MODEL"),
+                        help="the dataset and model this record is of (recorded in it)")
+
+
+def row_identity(args):
+    """{"dataset", "model"} of add_row_identity's option, when given."""
+    return dict(zip(("dataset", "model"), args.record_of, strict=True)) if args.record_of else {}
+
+
+def record_key(record, path):
+    """(dataset, model) a record says it is of; BadInput naming the file when it says none."""
+    if "dataset" not in record or "model" not in record:
+        raise BadInput(f"{path}: no dataset and model in it (written by hand, or before records named them: "
+                       "rerun the job that makes it)")
+    return record["dataset"], record["model"]
+
+
+def read_record(path):
+    """(dataset, model) and the JSON record of a job (metrics.json, edgetpu_prediction.json, compile.json)."""
+    record = json.loads(Path(path).read_text())
+    return record_key(record, path), record
 
 
 def read_metrics(paths):
-    """(dataset, model) -> the evaluation of each results/<dataset>/<model>/metrics.json."""
-    return {model_key(path): json.loads(Path(path).read_text()) for path in paths}
+    """(dataset, model) -> the evaluation of each metrics.json."""
+    return dict(map(read_record, paths))
 
 
 MEASUREMENT_COLUMNS = [
@@ -49,3 +70,8 @@ def write_table(frame, path):
 
 def read_compile_record(folder):
     return json.loads((Path(folder) / "compile.json").read_text())
+
+
+def compile_record_key(folder):
+    """(dataset, model) of a compile folder, from its compile.json."""
+    return record_key(read_compile_record(folder), Path(folder) / "compile.json")
