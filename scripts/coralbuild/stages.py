@@ -42,7 +42,9 @@ def train_settings(train, model_settings):
 @dataclass(frozen=True)
 class Stage:
     script: str  # what the rule runs, under scripts/
-    config: tuple = ()  # its own config parts: "dataset" and "model" stand for the wildcards' entries
+    # The config its rule reads (tests/test_stage_config.py checks the rules against it): "dataset"
+    # and "model" stand for the wildcards' entries, "model" with the train section it overrides.
+    config: tuple = ()
     inputs: tuple = ()  # the rules whose outputs it reads (checked against Snakemake's rule graph)
 
 
@@ -54,12 +56,14 @@ STAGES = {
     "train": Stage("train.py", ("model",), ("prepare_dataset",)),
     "export_saved_model": Stage("export_saved_model.py", (), ("train",)),
     "convert_float32": Stage("convert_tflite.py", (), ("export_saved_model",)),
-    "quantize_int8": Stage("convert_tflite.py", ("quantize",), ("export_saved_model", "prepare_dataset")),
+    "quantize_int8": Stage("convert_tflite.py", ("model", "quantize"), ("export_saved_model", "prepare_dataset")),
     "import_int8": Stage("import_int8.py", ("model",), ("prepare_dataset",)),
-    "evaluate": Stage("evaluate.py", (), ("prepare_dataset", "train", "convert_float32", *TRAINED_OR_BROUGHT_INT8)),
+    # A model quantized here: its metrics record the calibration asked for (quantize).
+    "evaluate": Stage("evaluate.py", ("model", "quantize"),
+                      ("prepare_dataset", "train", "convert_float32", *TRAINED_OR_BROUGHT_INT8)),
     "compile_edgetpu": Stage("compile_edgetpu.py", ("compile",), TRAINED_OR_BROUGHT_INT8),
     "predict_edgetpu": Stage("predict_edgetpu.py", ("compile", "predict"), TRAINED_OR_BROUGHT_INT8),
-    "benchmark_cpu": Stage("benchmark.py", ("benchmark",),
+    "benchmark_cpu": Stage("benchmark.py", ("model", "benchmark"),
                            ("prepare_dataset", "train", "convert_float32", "evaluate", *TRAINED_OR_BROUGHT_INT8)),
     "benchmark_edgetpu": Stage("benchmark.py", ("compile", "benchmark"),
                                ("prepare_dataset", "compile_edgetpu", *TRAINED_OR_BROUGHT_INT8)),
@@ -115,6 +119,8 @@ def upstream_config(config, rule, dataset=None, model=None, unused=()):
     for part in sorted({part for upstream in upstream_rules(rule, unused) for part in STAGES[upstream].config}):
         if part == "model" and model is None:
             continue  # a dataset's own stages
+        if part == "quantize" and "quantize_int8" in unused:
+            continue  # read only for a model quantized here
         chosen.update(parts[part]() if part in parts else {part: config[part]})
     return chosen
 
