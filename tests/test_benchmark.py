@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from conftest import MNIST, PROJECT, run_script, write_prepared
-from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.data.idx_reader import read_idx
 from coralbuild.reporting.table import MEASUREMENT_COLUMNS
 
 INT8 = PROJECT / "tests/data/cnn_int8.tflite"

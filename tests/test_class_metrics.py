@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import MNIST, PROJECT, run_script, write_prepared
-from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.data.idx_reader import read_idx
 from coralbuild.measure.classification import (
     balanced_accuracy,
     classification_metrics,

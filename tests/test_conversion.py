@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from conftest import MNIST, PROJECT
-from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.data.idx_reader import read_idx
 from coralbuild.edgetpu.tflite_model import read_tflite
 
 MODELS = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())["models"]

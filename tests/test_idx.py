@@ -6,7 +6,7 @@ import pytest
 
 from conftest import MNIST, run_script, write_idx
 from coralbuild.data.formats.idx import load_pair
-from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.data.idx_reader import read_idx
 from coralbuild.data.prepared import load_info, load_split
 from coralbuild.errors import BadInput
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import MNIST, PROJECT, SCRIPTS, environment, write_prepared
-from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.data.idx_reader import read_idx
 from coralbuild.defaults import with_defaults
 from coralbuild.errors import BadInput
 from coralbuild.models import training

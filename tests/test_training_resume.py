@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import MNIST, PROJECT, SCRIPTS, environment, write_prepared
-from coralbuild.data.formats.idx_reader import read_idx
+from coralbuild.data.idx_reader import read_idx
 
 CONFIG = yaml.safe_load((PROJECT / "config/config.yaml").read_text())
 # With a schedule, so that a resumed run must also continue the learning rate where it stopped.

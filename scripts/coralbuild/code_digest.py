@@ -38,7 +38,7 @@ def _imported_package_files(source, package_dir):
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(f"{PACKAGE}."):
-            names.add(node.value)  # a registry's module name, imported on first use (importlib)
+            names.add(node.value)  # a module named in a string (python -m coralbuild...), imported by name
     files = set()
     for parts in (name.split(".") for name in names):
         if parts[0] == PACKAGE:
@@ -54,9 +54,17 @@ def _module_files(package_dir, parts):
         if (folder / part / "__init__.py").is_file():
             folder = folder / part
             files.append(folder / "__init__.py")
+            if _is_registry(folder / "__init__.py"):  # its modules are imported by name, on first use
+                files += sorted(folder.glob("*.py"))
         elif (folder / f"{part}.py").is_file():
             files.append(folder / f"{part}.py")
             break
         else:
             break
     return files
+
+
+def _is_registry(init_file):
+    """A package whose __init__ finds its modules itself (pkgutil.iter_modules): every module in
+    it is one of the registry's entries."""
+    return "pkgutil.iter_modules(__path__)" in init_file.read_text(encoding="utf-8")

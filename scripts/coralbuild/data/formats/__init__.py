@@ -10,13 +10,15 @@ Each format is one module with:
     image_size(settings)                 planning time: (height, width) of the prepared images, or None if unknown
     prepare(settings, source, folder, threads)   the prepare job: writes the prepared dataset
 and one schema block in config/schema.yaml. Planning-time functions run while Snakemake builds
-the DAG: no TensorFlow there. The registry names modules, imported on first use, so that reading
-it (the stage table does) costs nothing.
+the DAG: no TensorFlow there. Every module of this package is a format, named by its file: adding
+one is its module and its schema block. The registry names modules, imported on first use, so
+that reading it (the stage table does) costs nothing.
 """
 
 import importlib
+import pkgutil
 
-FORMATS = {"idx": "coralbuild.data.formats.idx", "image_folder": "coralbuild.data.formats.image_folder"}
+FORMATS = {module.name: f"{__name__}.{module.name}" for module in pkgutil.iter_modules(__path__)}
 DEFAULT_FORMAT = "idx"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from coralbuild.data.formats.idx_reader import read_idx, read_idx_shape
+from coralbuild.data.idx_reader import read_idx, read_idx_shape
 from coralbuild.data.images import CHANNELS, fit_image
 from coralbuild.data.prepared import save_labels, write_images, write_info
 from coralbuild.data.split import assign_splits, few_images_warnings

@@ -1,0 +1,107 @@
+"""The package's layers (ARCHITECTURE.md): no import loop between modules, no module importing
+from a higher layer, and the planning modules the Snakefile reads at every dry run cheap to import."""
+
+import ast
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SCRIPTS
+
+PACKAGE = SCRIPTS / "coralbuild"
+# Lowest first. A module may import its own unit and any unit of a lower layer; the domain units
+# (one layer) do not import each other.
+LAYERS = [
+    {"errors", "atomic", "statuses", "layout", "defaults", "code_digest"},  # foundation: no domain knowledge
+    {"data", "models", "edgetpu"},  # the domain: datasets, networks, the Edge TPU compiler and placement
+    {"measure"},  # running models on data (CPU, Edge TPU)
+    {"stages"},  # the stage table: what each rule runs and reads
+    {"reporting"},  # tables, figures, manifest, comparison
+    {"workflow"},  # planning helpers for the Snakefile
+]
+LAYER = {unit: index for index, units in enumerate(LAYERS) for unit in units}
+
+
+def module_name(path):
+    parts = path.relative_to(SCRIPTS).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path, known):
+    """The package modules `path` imports, lazily or not, and the registries' module names."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("coralbuild"):
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("coralbuild."):
+            names.add(node.value)
+    return {name for name in names if name in known}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    return {name: imported_modules(path, modules) - {name} for name, path in modules.items()}
+
+
+def unit(module):
+    """The layer unit of a module: its subpackage, or the module itself at the top."""
+    return module.split(".")[1] if "." in module else None
+
+
+def test_every_unit_has_a_layer(graph):
+    assert {unit(module) for module in graph} - {None} == set(LAYER)
+
+
+def test_no_import_loop_between_modules(graph):
+    # Package __init__ files that only document (no imports) are leaves; a loop is a path back to itself.
+    state = {}
+
+    def visit(module, path):
+        state[module] = "open"
+        for imported in sorted(graph[module]):
+            if state.get(imported) == "open":
+                raise AssertionError(f"import loop: {' -> '.join(path + [imported])}")
+            if imported not in state:
+                visit(imported, path + [imported])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_no_module_imports_a_higher_layer_or_a_sibling_domain(graph):
+    wrong = []
+    for module, imported in graph.items():
+        for target in imported:
+            source_unit, target_unit = unit(module), unit(target)
+            if None in (source_unit, target_unit) or source_unit == target_unit:
+                continue
+            if LAYER[target_unit] > LAYER[source_unit] or (LAYER[target_unit] == LAYER[source_unit]):
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, wrong
+
+
+def test_the_check_sees_a_planted_upward_import(graph):
+    """Not vacuous: an import from reporting into the domain is caught."""
+    planted = {**graph, "coralbuild.data.split": graph["coralbuild.data.split"] | {"coralbuild.reporting.table"}}
+    with pytest.raises(AssertionError):
+        test_no_module_imports_a_higher_layer_or_a_sibling_domain(planted)
+
+
+@pytest.mark.parametrize("module", ["coralbuild.stages", "coralbuild.layout", "coralbuild.statuses",
+                                    "coralbuild.code_digest", "coralbuild.data.formats"])
+def test_planning_modules_import_only_the_standard_library(module):
+    probe = (f"import sys; sys.path.insert(0, {str(SCRIPTS)!r}); import {module}, json;"
+             "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                       check=True).stdout)
+    outside = [name for name in loaded if name not in sys.stdlib_module_names and name not in ("coralbuild", "__main__")
+               and not name.startswith("_")]
+    assert not outside, f"{module} loads {outside}"
