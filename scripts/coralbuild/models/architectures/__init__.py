@@ -1,15 +1,21 @@
 """The architectures a model can name in config (`models.<name>.architecture`).
 
 A registry: each module holds an ARCHITECTURES dict of base.Architecture entries, so adding an
-architecture is one module, its line here and its block in config/schema.yaml. Importing this
-package stays free of Keras and TensorFlow (the Snakefile reads it while building the DAG):
-the builders import Keras themselves.
+architecture is an entry in a module (or a new module) and its block in config/schema.yaml.
+Importing this package stays free of Keras and TensorFlow (the Snakefile reads it while building
+the DAG): the builders import Keras themselves.
 """
 
-from coralbuild.errors import BadInput
-from coralbuild.models.architectures import applications, small
+import importlib
+import pkgutil
 
-ARCHITECTURES = {**small.ARCHITECTURES, **applications.ARCHITECTURES}
+from coralbuild.errors import BadInput
+
+# Every module of this package that holds an ARCHITECTURES dict (pkgutil.iter_modules(__path__)
+# finds them: a new module needs no line here).
+ARCHITECTURES = {}
+for _module in pkgutil.iter_modules(__path__):
+    ARCHITECTURES.update(getattr(importlib.import_module(f"{__name__}.{_module.name}"), "ARCHITECTURES", {}))
 
 
 def build_model(settings, input_shape, num_classes, seed=0):
