@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from coralbuild import stages
 from coralbuild.code_digest import code_files
+from coralbuild.measure.targets import target_of, targets_of
 from coralbuild import workflow as wf
 from coralbuild.edgetpu.compiler import (
     DECISION_VARIABLE,
@@ -66,6 +67,7 @@ def check_config(config):
     try:
         wf.check_registered_names(config)
         wf.validate_config(config, Path(workflow.basedir) / "config/schema.yaml")
+        wf.check_devices(config["benchmark"]["devices"])
         wf.check_dataset_sources(config["datasets"])
         wf.check_models(config)
         wf.baseline_table(config["baseline"])
@@ -179,7 +181,8 @@ def compile_folder(wildcards):
 
 
 def edgetpu_devices():
-    return [device for device in config["benchmark"]["devices"] if device != "cpu"]
+    """The `benchmark.devices` entries that run the compiled model."""
+    return [device for device in config["benchmark"]["devices"] if target_of(device).NEEDS_COMPILE]
 
 
 def all_cores():
@@ -191,16 +194,15 @@ def all_cores():
         return 1
 
 
-def benchmark_kinds():
-    """The benchmark rules `benchmark.devices` asks for: benchmark_cpu for `cpu`, benchmark_edgetpu
-    for any Edge TPU device."""
-    return (["cpu"] if "cpu" in config["benchmark"]["devices"] else []) + (["edgetpu"] if edgetpu_devices() else [])
+def benchmark_rules():
+    """The benchmark rules `benchmark.devices` asks for: each device's target's (benchmark_cpu for
+    `cpu`, benchmark_edgetpu for Edge TPU devices), each once."""
+    return [target.RULE for target in targets_of(config["benchmark"]["devices"])]
 
 
 def benchmark_tables():
-    """Every model's benchmark CSVs, of the kinds the devices ask for."""
-    kinds = benchmark_kinds()
-    return [path for kind in kinds for path in all_models(model_path(f"benchmark_{kind}.csv"))]
+    """Every model's benchmark CSVs, of the rules the devices ask for."""
+    return [path for rule in benchmark_rules() for path in all_models(model_path(f"{rule}.csv"))]
 
 
 def show_warnings(logs):

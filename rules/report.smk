@@ -59,7 +59,7 @@ rule plot_results:
 # Plain strings: a file taken from rules.X.output carries its rule, and one such file among the
 # manifest's thousands of inputs makes Snakemake's DAG build quadratic in their number.
 PLOTS = [str(path) for path in rules.plot_results.output]
-BENCHMARK_RULES = [f"benchmark_{kind}" for kind in benchmark_kinds()]
+BENCHMARK_RULES = benchmark_rules()
 
 
 rule manifest:

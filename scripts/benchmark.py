@@ -16,6 +16,7 @@ from coralbuild.data.prepared import class_names
 from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.layout import COMPILED_MODEL
 from coralbuild.measure.measurement import measure_in_child
+from coralbuild.measure.targets import target_of
 from coralbuild.models.input_range import UNIT_RANGE
 from coralbuild.reporting.table import MEASUREMENT_COLUMNS, read_compile_record, write_table
 from coralbuild.statuses import is_compiled, is_measured, skipped
@@ -87,7 +88,7 @@ def main(argv=None):
         artifact, path = named.split("=", 1)
         rows.append({**identity, "artifact": artifact, "device": "cpu", "size_bytes": Path(path).stat().st_size,
                      **cpu_row(args, metrics, artifact, path)})
-    edgetpu_devices = [device for device in args.devices if device != "cpu"]
+    edgetpu_devices = [device for device in args.devices if target_of(device).NEEDS_COMPILE]
     class_metrics = {}  # device -> the compiled model's metrics there, or why there are none
     if edgetpu_devices and (args.edgetpu_folder or args.no_compiled_model):
         path, missing = compiled_model(args)

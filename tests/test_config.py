@@ -76,6 +76,8 @@ def run_dry(project, config_text):
     ("models: {cnn: {architecture: cnn, train: {epochs: 0}}}",
      "invalid config at models.cnn.train.epochs: 0 leaves model cnn, built here, untrained"),
     ("models: {cnn: {architecture: resnet}}", "invalid config at models.cnn.architecture: unknown architecture 'resnet' (known: cnn, efficientnet_b0, mlp, mobilenet_v2"),
+    ("benchmark: {devices: [cpu, tpu]}",
+     "invalid config at benchmark.devices: unknown device 'tpu' (known: cpu: cpu; edgetpu: usb, usb:N, pci, pci:N, :N"),
     ("models: {big: {architecture: mobilenet_v2, datasets: [mnist]}}",
      "invalid config at datasets.mnist.image_size: none given, and its images (28x28) are too small for model big"),
     ("datasets: {mnist: {image_size: [24, 24]}}\nmodels: {m: {architecture: mobilenet_v2}}",

@@ -96,7 +96,8 @@ def test_the_check_sees_a_planted_upward_import(graph):
 
 
 @pytest.mark.parametrize("module", ["coralbuild.stages", "coralbuild.layout", "coralbuild.statuses",
-                                    "coralbuild.code_digest", "coralbuild.data.formats"])
+                                    "coralbuild.code_digest", "coralbuild.data.formats",
+                                    "coralbuild.measure.targets"])
 def test_planning_modules_import_only_the_standard_library(module):
     probe = (f"import sys; sys.path.insert(0, {str(SCRIPTS)!r}); import {module}, json;"
              "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))")

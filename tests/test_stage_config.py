@@ -17,6 +17,8 @@ from coralbuild import stages
 # (the wildcards'), or a top-level section. A model's stages read its `train` overrides with the
 # `train` section: the "model" part covers both (stages.upstream_config).
 PART_OF_SECTION = {"datasets": "dataset", "models": "model", "train": "model"}
+# Parts that are one key of a section: config["quantize"]["representative_samples"].
+PART_OF_KEY = {("quantize", "representative_samples"): "calibration"}
 # Reads of the whole config that are structure, not settings: which models are trained, which
 # datasets each model runs on, the baseline run. They choose rules and jobs, not what a job gets.
 STRUCTURE = {"TRAINED", "TRAINED_MODELS", "INT8_MODELS", "BASELINE", "all_models"}
@@ -37,12 +39,23 @@ def modules():
 
 def direct_reads(node):
     """The parts `node` reads itself: `config["section"]` subscripts."""
-    parts = set()
+    parts, keys = set(), set()
     for child in ast.walk(node):
-        if (isinstance(child, ast.Subscript) and isinstance(child.value, ast.Name) and child.value.id == "config"
-                and isinstance(child.slice, ast.Constant)):
+        if (isinstance(child, ast.Subscript) and isinstance(child.value, ast.Subscript)
+                and isinstance(child.slice, ast.Constant) and _is_config_section(child.value)):
+            key = (child.value.slice.value, child.slice.value)
+            if key in PART_OF_KEY:
+                parts.add(PART_OF_KEY[key])
+                keys.add(id(child.value))
+    for child in ast.walk(node):
+        if _is_config_section(child) and id(child) not in keys:
             parts.add(PART_OF_SECTION.get(child.slice.value, child.slice.value))
     return parts
+
+
+def _is_config_section(node):
+    return (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "config"
+            and isinstance(node.slice, ast.Constant))
 
 
 def names_used(node):

@@ -64,7 +64,12 @@ def _module_files(package_dir, parts):
     return files
 
 
+@functools.lru_cache(maxsize=None)
 def _is_registry(init_file):
-    """A package whose __init__ finds its modules itself (pkgutil.iter_modules): every module in
-    it is one of the registry's entries."""
-    return "pkgutil.iter_modules(__path__)" in init_file.read_text(encoding="utf-8")
+    """A package whose __init__ finds its modules itself (a call of pkgutil.iter_modules(__path__)):
+    every module in it is one of the registry's entries, imported by name."""
+    for node in ast.walk(ast.parse(init_file.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "iter_modules"
+                and any(isinstance(argument, ast.Name) and argument.id == "__path__" for argument in node.args)):
+            return True
+    return False

@@ -43,7 +43,8 @@ def train_settings(train, model_settings):
 class Stage:
     script: str  # what the rule runs, under scripts/
     # The config its rule reads (tests/test_stage_config.py checks the rules against it): "dataset"
-    # and "model" stand for the wildcards' entries, "model" with the train section it overrides.
+    # and "model" stand for the wildcards' entries, "model" with the train section it overrides;
+    # "calibration" for quantize.representative_samples alone.
     config: tuple = ()
     inputs: tuple = ()  # the rules whose outputs it reads (checked against Snakemake's rule graph)
 
@@ -58,8 +59,9 @@ STAGES = {
     "convert_float32": Stage("convert_tflite.py", (), ("export_saved_model",)),
     "quantize_int8": Stage("convert_tflite.py", ("model", "quantize"), ("export_saved_model", "prepare_dataset")),
     "import_int8": Stage("import_int8.py", ("model",), ("prepare_dataset",)),
-    # A model quantized here: its metrics record the calibration asked for (quantize).
-    "evaluate": Stage("evaluate.py", ("model", "quantize"),
+    # A model quantized here: its metrics record the calibration images asked for
+    # (quantize.representative_samples, the part "calibration").
+    "evaluate": Stage("evaluate.py", ("model", "calibration"),
                       ("prepare_dataset", "train", "convert_float32", *TRAINED_OR_BROUGHT_INT8)),
     "compile_edgetpu": Stage("compile_edgetpu.py", ("compile",), TRAINED_OR_BROUGHT_INT8),
     "predict_edgetpu": Stage("predict_edgetpu.py", ("compile", "predict"), TRAINED_OR_BROUGHT_INT8),
@@ -112,6 +114,7 @@ def upstream_config(config, rule, dataset=None, model=None, unused=()):
         "dataset": lambda: {f"datasets.{dataset}": split_settings(config["datasets"][dataset])},
         "model": lambda: {f"models.{model}": architecture_settings(config["models"][model]),
                           "train": train_settings(config["train"], config["models"][model])},
+        "calibration": lambda: {"quantize.representative_samples": config["quantize"].get("representative_samples")},
     }
     if rule in SUMMARY_RULES:
         return {part: config[part] for part in WHOLE_CONFIG}
@@ -119,7 +122,7 @@ def upstream_config(config, rule, dataset=None, model=None, unused=()):
     for part in sorted({part for upstream in upstream_rules(rule, unused) for part in STAGES[upstream].config}):
         if part == "model" and model is None:
             continue  # a dataset's own stages
-        if part == "quantize" and "quantize_int8" in unused:
+        if part == "calibration" and "quantize_int8" in unused:
             continue  # read only for a model quantized here
         chosen.update(parts[part]() if part in parts else {part: config[part]})
     return chosen

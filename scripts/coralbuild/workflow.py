@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from coralbuild.data.formats import FORMATS, dataset_format
 from coralbuild.errors import ConfigError
 from coralbuild.layout import BENCHMARK_TABLE, benchmark_table_candidates
+from coralbuild.measure.targets import known_devices, target_of
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
 from coralbuild.models.sources.architecture import weights_file  # noqa: F401 (the rules read it)
@@ -59,6 +60,13 @@ def check_registered_names(config):
             if isinstance(value, str) and value not in registry:
                 raise ConfigError(f"invalid config at {section}.{name}.{key}: unknown {key} {value!r} "
                                   f"(known: {', '.join(sorted(registry))})")
+
+
+def check_devices(devices):
+    """Each `benchmark.devices` entry names a device of a known target (measure/targets/)."""
+    for device in devices:
+        if target_of(device) is None:
+            raise ConfigError(f"invalid config at benchmark.devices: unknown device {device!r} (known: {known_devices()})")
 
 
 def resolve_workflow_datasets(config, workflow_dir):

@@ -62,7 +62,6 @@ def measure(request, report):
     from coralbuild.errors import BadInput
     from coralbuild.measure.benchmarking import time_invokes
     from coralbuild.measure.classification import TOP_K, classification_metrics
-    from coralbuild.measure.edgetpu_runtime import NoDevice, NoRuntime, open_on_edgetpu
     from coralbuild.measure.inference import (
         input_fits,
         interpreter_version,
@@ -72,6 +71,8 @@ def measure(request, report):
         predict_labels,
         predict_ranked,
     )
+    from coralbuild.measure.runtimes import NoDevice, NoRuntime, runtime
+    from coralbuild.measure.targets import name_of, target_of
     from coralbuild.models.input_range import UNIT_RANGE
 
     split = load_split(request["data"])
@@ -79,13 +80,9 @@ def measure(request, report):
     facts = {"host_cpu": host_cpu(), "python_version": platform.python_version(), "interpreter": interpreter_version()}
     started = time.perf_counter_ns()
     try:
-        if request["device"] == "cpu":
-            interpreter = load_interpreter(request["model"], request["threads"])
-            facts.update(device_name="cpu", edgetpu_runtime=None, edgetpu_access=None)
-        else:
-            interpreter, opened = open_on_edgetpu(request["model"], request["device"], request["threads"])
-            facts.update(device_name=opened["device_name"], edgetpu_runtime=opened["edgetpu_runtime_version"],
-                         edgetpu_access=opened["runtime"])
+        opener = runtime(name_of(target_of(request["device"])))
+        interpreter, device_facts = opener.open_interpreter(request["model"], request["device"], request["threads"])
+        facts.update(device_facts)
     except (NoRuntime, NoDevice) as missing:
         kind = "no_runtime" if isinstance(missing, NoRuntime) else "no_device"
         return {"status": skipped(missing), "missing": kind, **facts}

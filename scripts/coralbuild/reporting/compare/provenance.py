@@ -1,6 +1,7 @@
 """Why a row changed, from the two runs' manifests, and the tool versions that differ."""
 
 from coralbuild.layout import ARTIFACT_FILES, model_path
+from coralbuild.measure.targets import target_of
 from coralbuild.reporting.manifest import by_path, changed_upstream
 from coralbuild.stages import STAGES
 
@@ -22,7 +23,7 @@ class Provenance:
         model_file = model_path(ARTIFACT_FILES[artifact], dataset, model)
         if model_file not in self.new:  # nothing compiled: the row is about the int8 model
             model_file = model_path(ARTIFACT_FILES["int8"], dataset, model)
-        benchmark = "benchmark_cpu" if device == "cpu" else "benchmark_edgetpu"
+        benchmark = target_of(device).RULE
         upstream, measuring = (changed_upstream(path, self.base, self.new)
                                for path in (model_file, model_path(f"{benchmark}.csv", dataset, model)))
         if upstream is None or measuring is None:

@@ -1,6 +1,7 @@
-"""Open a compiled model on an Edge TPU: with pycoral when it is importable, otherwise with the
-interpreter's `load_delegate` of the Edge TPU runtime library. Each way of not finding a
-runtime or a device raises its own exception, so that rows can say precisely why.
+"""The Edge TPU target's runtime: open a compiled model on an Edge TPU, with pycoral when it is
+importable, otherwise with the interpreter's `load_delegate` of the Edge TPU runtime library.
+Each way of not finding a runtime or a device raises its own exception, so that rows can say
+precisely why.
 
 Runs in Coral's Python 3.9 environment too: keep the syntax 3.9-compatible.
 """
@@ -10,18 +11,18 @@ import platform
 
 from coralbuild.errors import first_line
 from coralbuild.measure.inference import load_delegate, load_interpreter
+from coralbuild.measure.runtimes import NoDevice, NoRuntime
 
 RUNTIME_LIBRARY = {"Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}.get(platform.system(), "libedgetpu.so.1")
 INSTALL_RUNTIME = ("install the Edge TPU runtime (libedgetpu1-std from Coral's apt repository; "
                    "https://coral.ai/docs/accelerator/get-started/) and, optionally, pycoral")
 
 
-class NoRuntime(Exception):
-    """The Edge TPU runtime library cannot be loaded."""
-
-
-class NoDevice(Exception):
-    """The runtime loads, but the requested Edge TPU device is not there."""
+def open_interpreter(model_path, device, threads):
+    """The runtimes' interface (runtimes/__init__.py)."""
+    interpreter, opened = open_on_edgetpu(model_path, device, threads)
+    return interpreter, {"device_name": opened["device_name"], "edgetpu_runtime": opened["edgetpu_runtime_version"],
+                         "edgetpu_access": opened["runtime"]}
 
 
 def open_on_edgetpu(model_path, device, threads=1):

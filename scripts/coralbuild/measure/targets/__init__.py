@@ -1,0 +1,45 @@
+"""Device targets: the registry of where a model's latency is measured (`benchmark.devices`).
+
+Each target is one module of this package (found by pkgutil: a new target needs no line here) with:
+    DEVICES        a regular expression that the `benchmark.devices` entries it runs on match whole
+    DEVICE_NAMES   how those entries are written, for error messages
+    RULE           the benchmark rule that measures on it (its stage in coralbuild/stages.py)
+    ARTIFACTS      the artifacts of a model it runs ("float32", "int8", or the compiled "edgetpu")
+    NEEDS_COMPILE  whether it runs the compiled model (and so needs the compile stage)
+and a runtime of the same name in measure/runtimes/ (how the measurement opens a model there).
+Declarations only, standard library only: the Snakefile and the reports read them without loading
+any interpreter.
+"""
+
+import importlib
+import pkgutil
+import re
+
+TARGETS = {module.name: f"{__name__}.{module.name}" for module in pkgutil.iter_modules(__path__)}
+
+
+def target(name):
+    return importlib.import_module(TARGETS[name])
+
+
+def target_of(device):
+    """The target a `benchmark.devices` entry runs on, or None when no target takes it."""
+    for name in TARGETS:
+        if re.fullmatch(target(name).DEVICES, device):
+            return target(name)
+    return None
+
+
+def name_of(target_module):
+    return target_module.__name__.rsplit(".", 1)[1]
+
+
+def targets_of(devices):
+    """The targets `devices` ask for, each once, in the registry's order."""
+    wanted = {target_of(device).__name__ for device in devices}
+    return [target(name) for name in TARGETS if TARGETS[name] in wanted]
+
+
+def known_devices():
+    """How every target's device entries are written, for messages."""
+    return "; ".join(f"{name}: {target(name).DEVICE_NAMES}" for name in TARGETS)

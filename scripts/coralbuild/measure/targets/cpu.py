@@ -1,0 +1,8 @@
+"""The host's CPU: the float32 and int8 models through the LiteRT interpreter."""
+
+DEVICES = r"cpu"
+DEVICE_NAMES = "cpu"
+RULE = "benchmark_cpu"
+ARTIFACTS = ("float32", "int8")
+NEEDS_COMPILE = False
+

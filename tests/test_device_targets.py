@@ -1,0 +1,48 @@
+"""The device-target registry (coralbuild/measure/targets/) and its runtimes: each target declares
+what the planning, the benchmark and the reports read, has a runtime of its name, and each device
+entry belongs to exactly one target."""
+
+import pytest
+
+from coralbuild import stages
+from coralbuild.measure import runtimes, targets
+from coralbuild.measure.targets import known_devices, target_of, targets_of
+
+DEVICES = {"cpu": "cpu", "usb": "edgetpu", "usb:0": "edgetpu", "pci": "edgetpu", "pci:1": "edgetpu", ":0": "edgetpu"}
+
+
+@pytest.mark.parametrize("name", sorted(targets.TARGETS))
+def test_each_target_declares_its_interface_and_has_a_runtime(name):
+    target = targets.target(name)
+    assert isinstance(target.DEVICES, str) and target.DEVICE_NAMES and target.ARTIFACTS
+    assert target.RULE in stages.STAGES  # its benchmark rule is a declared stage
+    assert isinstance(target.NEEDS_COMPILE, bool)
+    assert callable(runtimes.runtime(name).open_interpreter)
+
+
+@pytest.mark.parametrize("device, name", DEVICES.items())
+def test_each_device_entry_belongs_to_exactly_one_target(device, name):
+    import re
+
+    matching = [other for other in targets.TARGETS if re.fullmatch(targets.target(other).DEVICES, device)]
+    assert matching == [name]
+    assert target_of(device) is targets.target(name)
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu", "usb0", "cpu:0", "", "pci:"])
+def test_an_unknown_device_has_no_target_and_the_message_names_the_known_ones(device):
+    assert target_of(device) is None
+    assert "cpu" in known_devices() and "usb:N" in known_devices()
+
+
+def test_targets_of_devices_are_each_once_in_registry_order():
+    assert [target.RULE for target in targets_of(["usb", "cpu", "pci:0"])] == ["benchmark_cpu", "benchmark_edgetpu"]
+    assert [target.RULE for target in targets_of(["usb"])] == ["benchmark_edgetpu"]
+
+
+def test_the_cpu_runtime_opens_a_model_with_the_cpu_facts(tmp_path):
+    from conftest import PROJECT
+
+    interpreter, facts = runtimes.runtime("cpu").open_interpreter(PROJECT / "tests/data/cnn_int8.tflite", "cpu", 1)
+    assert facts == {"device_name": "cpu", "edgetpu_runtime": None, "edgetpu_access": None}
+    assert interpreter.get_input_details()[0]["shape"].tolist()[0] == 1
