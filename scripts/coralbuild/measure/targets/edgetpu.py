@@ -1,5 +1,5 @@
 """A Coral Edge TPU (USB or PCIe): the compiled model, through pycoral or the runtime library's
-delegate (measure/edgetpu_runtime.py)."""
+delegate (measure/runtimes/edgetpu.py)."""
 
 DEVICES = r"usb(:[0-9]+)?|pci(:[0-9]+)?|:[0-9]+"
 DEVICE_NAMES = "usb, usb:N, pci, pci:N, :N (as pycoral names Edge TPU devices)"
