@@ -7,7 +7,7 @@ from pathlib import Path
 from coralbuild.atomic import atomic_output
 from coralbuild.data.prepared import class_names, load_split
 from coralbuild.defaults import with_defaults
-from coralbuild.errors import BadInput, reports_bad_input
+from coralbuild.errors import reports_bad_input
 from coralbuild.models.keras_archive import normalize_keras_archive
 from coralbuild.models.sources import model_source
 from coralbuild.models.sources.architecture import weights_file
@@ -31,26 +31,6 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def starting_model(name, settings, image_shape, num_classes, seed):
-    """The model before training: built from its architecture (with its pretrained weights), or
-    the one you brought (checked against the dataset's images and classes)."""
-    if "source" in settings:
-        from coralbuild.models.sources.keras_model import check_fits, load
-
-        model = load(settings["source"])
-        check_fits(model, settings["source"], image_shape, num_classes)
-        return model
-    from coralbuild.models.architectures import ARCHITECTURES, build_model
-
-    if settings.get("weights") == "imagenet":
-        print(f"weights: Keras' ImageNet file for {settings['architecture']} ("
-              f"{ARCHITECTURES[settings['architecture']].imagenet.sizes}), from Keras' cache or downloaded into it")
-    try:
-        return build_model(settings, image_shape, num_classes, seed)
-    except BadInput as error:
-        raise BadInput(f"models.{name}: {error}") from None
-
-
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
@@ -60,8 +40,9 @@ def main(argv=None):
 
     configure_tensorflow(args.threads, args.train_settings["seed"])
     split = load_split(args.data)
-    model = starting_model(args.name, args.model_settings, split["x_train"].shape[1:], len(class_names(args.data)),
-                           args.train_settings["seed"])
+    source = model_source(args.name, args.model_settings)
+    model = source.starting_model(args.name, args.model_settings, split["x_train"].shape[1:],
+                                  len(class_names(args.data)), args.train_settings["seed"])
     model.summary(print_fn=print)
     # The rule hands over the digest of this script and the modules it imports; run by hand,
     # every module of the package stands for the code.
@@ -69,7 +50,6 @@ def main(argv=None):
     weights = weights_file(args.model_settings)
     fingerprint = training_fingerprint(args.data, args.model_settings, args.train_settings, code, weights)
     state = TrainingState(args.state, fingerprint, keep=args.train_settings["keep"])
-    source = model_source(args.name, args.model_settings)
     history = train(model, split, args.train_settings, args.threads, state,
                     source.input_range(args.model_settings), args.model_settings)
     with atomic_output(args.model) as temporary:

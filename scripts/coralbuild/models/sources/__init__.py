@@ -10,6 +10,8 @@ Each source is one module with:
     check_config(name, settings) planning time: a ConfigError naming the key, or nothing
     input_range(settings)        the float pixel range the model takes
     TRAINED                      True when the model has Keras, SavedModel and float32 stages
+    starting_model(name, settings, image_shape, num_classes, seed)
+                                 TRAINED sources, in the training job: the model before training
 and its block in config/schema.yaml. Planning-time code only: no TensorFlow at import.
 """
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from coralbuild.errors import ConfigError
-from coralbuild.models.architectures import ARCHITECTURES
+from coralbuild.errors import BadInput, ConfigError
+from coralbuild.models.architectures import ARCHITECTURES, build_model
 
 TRAINED = True
 
@@ -39,6 +39,17 @@ def weights_file(settings):
     """The weights file a model loads (an input of its training), or None."""
     weights = settings.get("weights")
     return None if weights in (None, "imagenet") else weights
+
+
+def starting_model(name, settings, image_shape, num_classes, seed):
+    """The model before training: built from its architecture, with its pretrained weights."""
+    if settings.get("weights") == "imagenet":
+        print(f"weights: Keras' ImageNet file for {settings['architecture']} ("
+              f"{ARCHITECTURES[settings['architecture']].imagenet.sizes}), from Keras' cache or downloaded into it")
+    try:
+        return build_model(settings, image_shape, num_classes, seed)
+    except BadInput as error:
+        raise BadInput(f"models.{name}: {error}") from None
 
 
 def input_range(settings):

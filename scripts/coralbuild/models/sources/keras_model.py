@@ -33,6 +33,13 @@ def min_image_size(settings):
     return 1  # the model's own input shape decides; checked against the dataset when it loads
 
 
+def starting_model(name, settings, image_shape, num_classes, seed):
+    """The model you brought, checked against the dataset's images and classes."""
+    model = load(settings["source"])
+    check_fits(model, settings["source"], image_shape, num_classes)
+    return model
+
+
 def load(path):
     """The model at `path` as a Keras model: a .keras file in safe mode, or a SavedModel's
     serving signature wrapped in a Keras layer (its variables trainable)."""
