@@ -6,6 +6,7 @@ Snakemake builds the DAG.
 
 import ast
 import functools
+import re
 from pathlib import Path
 
 PACKAGE = "coralbuild"
@@ -28,24 +29,33 @@ def code_files(script):
     return [str(script)] + sorted(str(path) for path in found)
 
 
-@functools.lru_cache(maxsize=None)  # every rule asks; parse each file once per DAG build
+# What names a package module in a script's text: `from coralbuild.x import a, b` (a and b may be
+# modules), `import coralbuild.x`, and a module named in a string ("coralbuild.measure.measurement",
+# run with python -m). A regular expression rather than the syntax tree: it reads the whole package
+# about 15 times faster, and this runs at every DAG build.
+_IMPORTS = re.compile(rf"""^[ \t]*from[ \t]+({PACKAGE}[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]*)
+                         |^[ \t]*import[ \t]+({PACKAGE}[\w.]*)
+                         |["']({PACKAGE}\.[\w.]+)["']""", re.MULTILINE | re.VERBOSE)
+
+
+@functools.lru_cache(maxsize=None)  # every rule asks; read each file once per DAG build
 def _imported_package_files(source, package_dir):
     names = set()
-    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(f"{PACKAGE}."):
-            names.add(node.value)  # a module named in a string (python -m coralbuild...), imported by name
+    for module, imported, plain, named in _IMPORTS.findall(source.read_text(encoding="utf-8")):
+        if module:
+            names.add(module)
+            for alias in imported.strip("()").split(","):
+                if alias.split():
+                    names.add(f"{module}.{alias.split()[0]}")
+        names.update(name for name in (plain, named) if name)
     files = set()
     for parts in (name.split(".") for name in names):
         if parts[0] == PACKAGE:
-            files.update(_module_files(package_dir, parts[1:]))
+            files.update(_module_files(package_dir, tuple(parts[1:])))
     return frozenset(files)
 
 
+@functools.lru_cache(maxsize=None)  # the same modules are imported from many files
 def _module_files(package_dir, parts):
     """The files importing `coralbuild.<parts>` runs: each package's __init__.py on the way and
     the module itself; a trailing name that is not a module (a function, a class) is skipped."""
@@ -61,7 +71,7 @@ def _module_files(package_dir, parts):
             break
         else:
             break
-    return files
+    return tuple(files)
 
 
 @functools.lru_cache(maxsize=None)
