@@ -22,6 +22,7 @@ from coralbuild.edgetpu.compiler import (
     find_compiler,
 )
 from coralbuild.layout import (
+    ARTIFACT_FILES,
     BENCHMARK_TABLE,
     MANIFEST,
     SUMMARY_TABLE,
@@ -156,8 +157,8 @@ def trained_artifacts(wildcards):
     if wildcards.model not in TRAINED:
         return {}
     return {
-        "keras": model_path("model.keras", wildcards.dataset, wildcards.model),
-        "float32": model_path("model_float32.tflite", wildcards.dataset, wildcards.model),
+        artifact: model_path(ARTIFACT_FILES[artifact], wildcards.dataset, wildcards.model)
+        for artifact in ("keras", "float32")
     }
 
 
