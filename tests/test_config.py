@@ -98,7 +98,7 @@ def run_dry(project, config_text):
     ("models: {both: {architecture: mlp, hidden_units: [8], dropout: 0.1, source: x.keras}}",
      "invalid config at models.both: give exactly one of 'architecture' or 'source'"),
     ("models: {odd: {source: model.onnx}}", "invalid config at models.odd.source: model.onnx is not a .keras file"),
-    ("datasets: {mnist: {format: lmdb}}", "invalid config at datasets.mnist.format: unknown format 'lmdb' (known: idx, image_folder)"),
+    ("datasets: {mnist: {format: lmdb}}", "invalid config at datasets.mnist.format: unknown format 'lmdb' (known: idx, image_folder"),
     ("datasets: {mnist: {path: nowhere}}", "invalid config at datasets.mnist.path: nowhere/train-images-idx3-ubyte.gz not found"),
     ("baseline: before", "invalid config at baseline: before is not an earlier run's results folder "
      "(no before/benchmark.csv or before/results/benchmark.csv)"),
