@@ -60,3 +60,20 @@ def test_only_a_differing_prediction_is_warned_about_at_the_end_of_the_run(colle
     _, output = collected
     warnings = [line for line in output.splitlines() if line.startswith("warning:")]
     assert warnings == [f"warning: d/differing: the placement prediction {OUTCOMES['differing'][1]}"]
+
+
+def test_a_record_that_does_not_name_its_row_is_one_line_naming_the_file(tmp_path):
+    """The tables read dataset and model from each record, never from where the file lies: a
+    record without them (written by hand, or before records named them) is refused."""
+    folder = tmp_path / "results/d/m"
+    folder.mkdir(parents=True)
+    (folder / "edgetpu_prediction.json").write_text(json.dumps(PREDICTION))
+    pd.DataFrame([{"dataset": "d", "model": "m", "artifact": "int8", "device": "cpu", "status": "measured"}]).to_csv(
+        folder / "benchmark_cpu.csv", index=False)
+    output = tmp_path / "results/benchmark.csv"
+    result = run_script("collect_benchmark.py", "--inputs", folder / "benchmark_cpu.csv",
+                        "--predictions", folder / "edgetpu_prediction.json", "--output", output)
+    assert result.returncode != 0 and not output.exists()
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {folder / 'edgetpu_prediction.json'}: no dataset and model in it (written by hand, or before "
+        "records named them: rerun the job that makes it)")
