@@ -224,6 +224,28 @@ def test_benchmark_runs_on_python39_with_tflite_runtime(tmp_path, data, python39
     assert cpu.status == "measured" and cpu.interpreter.startswith("tflite-runtime 2.14") and cpu.python_version.startswith("3.9")
 
 
+def test_python39_modules_run_their_pairings(data, python39):
+    """What the Edge TPU benchmark runs in Coral's Python 3.9 stack beyond the CPU row above: the
+    compiled model's per-class metrics, and reads of several test images at once (no zip(strict=),
+    which 3.9 lacks; pyproject.toml has ruff check these modules as 3.9 code)."""
+    probe = f"""
+import sys
+sys.path.insert(0, {str(PROJECT / "scripts")!r})
+import numpy as np
+from coralbuild.data.prepared import class_names, load_split
+from coralbuild.measure.classification import classification_metrics, ranked_classes
+split = load_split({str(data)!r})
+images, labels, classes = split["x_test"][[0, 2, 3]], split["y_test"], class_names({str(data)!r})
+scores = np.random.default_rng(0).random((len(labels), len(classes)))
+figures = classification_metrics(labels, ranked_classes(scores, min(5, len(classes))), classes)
+print(len(images), len(figures["per_class"]), sys.version_info[:2])
+"""
+    result = subprocess.run([str(python39), "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    count, classes, version = result.stdout.split(maxsplit=2)
+    assert (count, version.strip()) == ("3", "(3, 9)") and int(classes) > 1
+
+
 def reference_request(data, reference):
     """A measurement with an agreement reference (the Edge TPU's request, here on the CPU: the
     reference run comes after the device's figures on any device)."""

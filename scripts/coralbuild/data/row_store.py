@@ -62,7 +62,7 @@ def _runs(rows):
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
     starts = np.concatenate([[0], breaks]).tolist()
     stops = np.concatenate([breaks, [len(rows)]]).tolist()
-    return [(start, stop, int(rows[start])) for start, stop in zip(starts, stops, strict=True)]
+    return [(start, stop, int(rows[start])) for start, stop in zip(starts, stops)]
 
 
 class _Rows:

@@ -33,7 +33,7 @@ def stratified_sample(indices, labels, count, rng):
     leftover = count - taken.sum()
     # Classes with the largest remainders get one more; ties go to the lower class index.
     taken[np.argsort(-(quotas - taken), kind="stable")[:leftover]] += 1
-    chosen = [rng.permutation(indices[labels == label])[:n] for label, n in zip(classes, taken, strict=True)]
+    chosen = [rng.permutation(indices[labels == label])[:n] for label, n in zip(classes, taken)]
     chosen = np.sort(np.concatenate(chosen))
     return chosen, np.setdiff1d(indices, chosen)
 

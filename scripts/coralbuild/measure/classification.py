@@ -24,7 +24,7 @@ def confusion_matrix(labels, predicted, num_classes):
 
 def _ratio(numerator, denominator):
     """numerator / denominator per class; None where the denominator is 0 (undefined, not 0)."""
-    return [float(n) / float(d) if d else None for n, d in zip(numerator, denominator, strict=True)]
+    return [float(n) / float(d) if d else None for n, d in zip(numerator, denominator)]
 
 
 def per_class(confusion):

@@ -17,7 +17,7 @@ def add_row_identity(parser):
 
 def row_identity(args):
     """{"dataset", "model"} of add_row_identity's option, when given."""
-    return dict(zip(("dataset", "model"), args.record_of, strict=True)) if args.record_of else {}
+    return {"dataset": args.record_of[0], "model": args.record_of[1]} if args.record_of else {}
 
 
 def record_key(record, path):
