@@ -5,6 +5,7 @@ import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,17 @@ def test_planning_modules_import_only_the_standard_library(module):
     outside = [name for name in loaded if name not in sys.stdlib_module_names and name not in ("coralbuild", "__main__")
                and not name.startswith("_")]
     assert not outside, f"{module} loads {outside}"
+
+
+def test_every_module_the_benchmark_runs_is_linted_as_python39():
+    """The benchmark runs in Coral's Python 3.9 stack too: every module it imports is in
+    pyproject.toml's per-file-target-version as py39, so that ruff checks it as 3.9 code."""
+    import tomllib
+
+    from coralbuild.code_digest import code_files
+
+    declared = tomllib.loads((SCRIPTS.parent / "pyproject.toml").read_text())["tool"]["ruff"]["per-file-target-version"]
+    as_py39 = {path.relative_to(SCRIPTS.parent) for pattern, version in declared.items() if version == "py39"
+               for path in SCRIPTS.parent.glob(pattern)}
+    runs = {Path(path).resolve().relative_to(SCRIPTS.parent) for path in code_files(SCRIPTS / "benchmark.py")}
+    assert runs <= as_py39, sorted(str(path) for path in runs - as_py39)
