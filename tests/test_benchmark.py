@@ -226,14 +226,17 @@ def test_benchmark_runs_on_python39_with_tflite_runtime(tmp_path, data, python39
 
 def test_python39_modules_run_their_pairings(data, python39):
     """What the Edge TPU benchmark runs in Coral's Python 3.9 stack beyond the CPU row above: the
-    compiled model's per-class metrics, and reads of several test images at once (no zip(strict=),
-    which 3.9 lacks; pyproject.toml has ruff check these modules as 3.9 code)."""
+    Edge TPU runtime's imports, the compiled model's per-class metrics, and reads of several test
+    images at once (no zip(strict=), which 3.9 lacks; pyproject.toml has ruff check these modules
+    as 3.9 code)."""
     probe = f"""
 import sys
 sys.path.insert(0, {str(PROJECT / "scripts")!r})
 import numpy as np
 from coralbuild.data.prepared import class_names, load_split
 from coralbuild.measure.classification import classification_metrics, ranked_classes
+from coralbuild.measure.runtimes import runtime
+runtime("edgetpu")  # the Edge TPU runtime's imports (load_delegate from tflite_runtime), with no device
 split = load_split({str(data)!r})
 images, labels, classes = split["x_test"][[0, 2, 3]], split["y_test"], class_names({str(data)!r})
 scores = np.random.default_rng(0).random((len(labels), len(classes)))
