@@ -14,14 +14,16 @@ SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 
 
 @functools.cache
-def _schema():
-    return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+def load_schema(path=SCHEMA):
+    """The schema as data. libyaml's loader where PyYAML has it: the pure-Python one takes 8 times
+    as long, and the Snakefile reads the schema at every DAG build."""
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def section_defaults(pointer):
     """The declared defaults of the object schema at `pointer` (a JSON pointer into the schema,
     e.g. "/properties/train"): key -> default."""
-    node = _schema()
+    node = load_schema()
     for part in pointer.strip("/").split("/"):
         node = node[part]
     return {key: spec["default"] for key, spec in node.get("properties", {}).items()

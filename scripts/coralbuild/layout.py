@@ -85,7 +85,6 @@ ARTIFACT_FILES = {"keras": "model.keras", "float32": "model_float32.tflite", "in
 BENCHMARK_TABLE = run_path("benchmark.csv")
 SUMMARY_TABLE = run_path("summary.csv")
 MANIFEST = run_path("manifest.json")
-COMPARISON = run_path("comparison")
 
 
 def benchmark_table_candidates(path):

@@ -129,10 +129,10 @@ def upstream_config(config, rule, dataset=None, model=None, unused=()):
 
 
 # What each model and each run makes that the manifest lists: (rule, file or folder name).
-TRAINED_ARTIFACTS = [("train", "model.keras"), ("train", "history.csv"), ("export_saved_model", "saved_model"),
-                     ("convert_float32", "model_float32.tflite"), ("quantize_int8", "model_int8.tflite"),
-                     ("quantize_int8", "labels.txt")]
-IMPORTED_ARTIFACTS = [("import_int8", "model_int8.tflite"), ("import_int8", "labels.txt")]
+TRAINED_ARTIFACTS = [("train", layout.ARTIFACT_FILES["keras"]), ("train", "history.csv"),
+                     ("export_saved_model", "saved_model"), ("convert_float32", layout.ARTIFACT_FILES["float32"]),
+                     ("quantize_int8", layout.ARTIFACT_FILES["int8"]), ("quantize_int8", "labels.txt")]
+IMPORTED_ARTIFACTS = [("import_int8", layout.ARTIFACT_FILES["int8"]), ("import_int8", "labels.txt")]
 RUN_TABLES = [("benchmark_table", layout.BENCHMARK_TABLE), ("summary_table", layout.SUMMARY_TABLE)]
 
 

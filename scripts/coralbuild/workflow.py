@@ -7,10 +7,10 @@ import copy
 import os
 from pathlib import Path
 
-import yaml
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from coralbuild.data.formats import FORMATS, dataset_format
+from coralbuild.defaults import load_schema
 from coralbuild.errors import ConfigError
 from coralbuild.layout import BENCHMARK_TABLE, benchmark_table_candidates
 from coralbuild.measure.targets import known_devices, target_of
@@ -43,8 +43,7 @@ def validate_config(config, schema_path):
                     instance[key] = copy.deepcopy(subschema["default"])
         yield from check_properties(validator, properties, instance, schema)
 
-    # libyaml's loader where PyYAML has it: the pure-Python one takes 8 times as long, at every DAG build.
-    schema = yaml.load(Path(schema_path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    schema = load_schema(schema_path)
     try:
         validators.extend(Draft202012Validator, {"properties": fill_then_check})(schema).validate(config)
     except ValidationError as error:

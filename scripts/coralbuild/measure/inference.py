@@ -3,7 +3,7 @@ is what is installed (Coral's Python 3.9 stack for the Edge TPU)."""
 
 import numpy as np
 
-# load_delegate is for edgetpu_runtime, which opens models through this module's interpreter.
+# load_delegate is for runtimes/edgetpu.py, which opens models through this module's interpreter.
 try:
     from ai_edge_litert.interpreter import Interpreter, load_delegate  # noqa: F401
 except ImportError:

@@ -19,14 +19,8 @@ INSTALL_RUNTIME = ("install the Edge TPU runtime (libedgetpu1-std from Coral's a
 
 
 def open_interpreter(model_path, device, threads):
-    """The runtimes' interface (runtimes/__init__.py)."""
-    interpreter, opened = open_on_edgetpu(model_path, device, threads)
-    return interpreter, {"device_name": opened["device_name"], "edgetpu_runtime": opened["edgetpu_runtime_version"],
-                         "edgetpu_access": opened["runtime"]}
-
-
-def open_on_edgetpu(model_path, device, threads=1):
-    """(interpreter with tensors allocated, facts about the runtime and device)."""
+    """The runtimes' interface (runtimes/__init__.py): the interpreter with tensors allocated, and
+    the row's facts about the runtime and device."""
     try:
         from pycoral.utils import edgetpu as pycoral_edgetpu
     except ImportError:
@@ -45,9 +39,8 @@ def _open_with_pycoral(pycoral_edgetpu, model_path, device):
     except ValueError as error:
         raise NoDevice(f"no Edge TPU device {device} among {found} ({error})") from None
     interpreter.allocate_tensors()
-    facts = {"edgetpu_runtime_version": pycoral_edgetpu.get_runtime_version(),
-             "device_name": f"{device} ({', '.join(entry['type'] + ':' + entry['path'] for entry in found)})",
-             "runtime": "pycoral"}
+    facts = {"device_name": f"{device} ({', '.join(entry['type'] + ':' + entry['path'] for entry in found)})",
+             "edgetpu_runtime": pycoral_edgetpu.get_runtime_version(), "edgetpu_access": "pycoral"}
     return interpreter, facts
 
 
@@ -59,8 +52,8 @@ def _open_with_delegate(model_path, device, threads):
     except ValueError:
         raise NoDevice(f"Edge TPU runtime library {RUNTIME_LIBRARY} loaded but no Edge TPU device {device} found") from None
     interpreter = load_interpreter(model_path, threads, delegates=[delegate])
-    return interpreter, {"edgetpu_runtime_version": runtime_library_version(), "device_name": device,
-                         "runtime": f"load_delegate({RUNTIME_LIBRARY})"}
+    return interpreter, {"device_name": device, "edgetpu_runtime": runtime_library_version(),
+                         "edgetpu_access": f"load_delegate({RUNTIME_LIBRARY})"}
 
 
 def runtime_library_version():
