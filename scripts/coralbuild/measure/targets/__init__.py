@@ -4,7 +4,6 @@ Each target is one module of this package (found by pkgutil: a new target needs 
     DEVICES        a regular expression that the `benchmark.devices` entries it runs on match whole
     DEVICE_NAMES   how those entries are written, for error messages
     RULE           the benchmark rule that measures on it (its stage in coralbuild/stages.py)
-    ARTIFACTS      the artifacts of a model it runs ("float32", "int8", or the compiled "edgetpu")
     NEEDS_COMPILE  whether it runs the compiled model (and so needs the compile stage)
 and a runtime of the same name in measure/runtimes/ (how the measurement opens a model there).
 Declarations only, standard library only: the Snakefile and the reports read them without loading

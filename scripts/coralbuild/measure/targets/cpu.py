@@ -3,6 +3,5 @@
 DEVICES = r"cpu"
 DEVICE_NAMES = "cpu"
 RULE = "benchmark_cpu"
-ARTIFACTS = ("float32", "int8")
 NEEDS_COMPILE = False
 

@@ -4,6 +4,5 @@ delegate (measure/runtimes/edgetpu.py)."""
 DEVICES = r"usb(:[0-9]+)?|pci(:[0-9]+)?|:[0-9]+"
 DEVICE_NAMES = "usb, usb:N, pci, pci:N, :N (as pycoral names Edge TPU devices)"
 RULE = "benchmark_edgetpu"
-ARTIFACTS = ("edgetpu",)
 NEEDS_COMPILE = True
 
