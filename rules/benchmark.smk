@@ -51,7 +51,7 @@ rule benchmark_edgetpu:
         benchmark=stages.as_json(config["benchmark"]),
         devices=edgetpu_devices(),
         compiled=lambda w, input: (
-            f"--edgetpu-folder={input.compiled}" if input.compiled else f"--no-compiled-model=skipped: {NO_COMPILER}"
+            f"--edgetpu-folder={input.compiled}" if input.compiled else f"--no-compiled-model={skipped(NO_COMPILER)}"
         ),
     shell:
         "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
@@ -75,7 +75,7 @@ rule benchmark_table:
     conda:
         "../envs/data.yaml"
     params:
-        compile_skipped=f"skipped: {NO_COMPILER}" if NO_COMPILER else "",
+        compile_skipped=skipped(NO_COMPILER) if NO_COMPILER else "",
     shell:
         "python {input.script:q} --inputs {input.tables:q} --compile-reports {input.compiled:q}"
         " --compile-skipped={params.compile_skipped:q} --predictions {input.predictions:q}"

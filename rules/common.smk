@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from coralbuild import stages
 from coralbuild.code_digest import code_files
 from coralbuild.measure.targets import target_of, targets_of
+from coralbuild.statuses import skipped
 from coralbuild import workflow as wf
 from coralbuild.edgetpu.compiler import (
     DECISION_VARIABLE,

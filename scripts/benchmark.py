@@ -19,7 +19,7 @@ from coralbuild.measure.measurement import measure_in_child
 from coralbuild.measure.targets import target_of
 from coralbuild.models.input_range import UNIT_RANGE
 from coralbuild.reporting.table import MEASUREMENT_COLUMNS, read_compile_record, write_table
-from coralbuild.statuses import is_compiled, is_measured, skipped
+from coralbuild.statuses import is_compiled, is_measured, reason, skipped
 
 
 def parse_args(argv):
@@ -70,7 +70,7 @@ def edgetpu_row(args, path, device):
                "input_range": args.input_range, **run_settings(args)}
     row = measure_in_child(request, args.settings["timeout_s"])
     if row.get("missing") and args.settings["require_device"]:
-        raise BadInput(f"{row['status'].removeprefix('skipped: ')} (benchmark.require_device is true)")
+        raise BadInput(f"{reason(row['status'])} (benchmark.require_device is true)")
     return row
 
 

@@ -18,6 +18,11 @@ def failed(reason):
     return f"{FAILED}: {reason}"
 
 
+def reason(status):
+    """Why a skipped or failed status was so: the text after its word."""
+    return status.split(": ", 1)[1] if ": " in status else ""
+
+
 def is_measured(status):
     return status == MEASURED
 
