@@ -5,7 +5,7 @@ rule benchmark_cpu:
     input:
         unpack(code("benchmark_cpu")),
         unpack(trained_artifacts),
-        data=rules.prepare_dataset.output[0],
+        unpack(prepared_data),
         metrics=model_path("metrics.json"),
         int8=model_path("model_int8.tflite"),
     output:
@@ -18,12 +18,13 @@ rule benchmark_cpu:
         "../envs/litert.yaml"
     threads: all_cores()
     params:
+        data=data_option,
         benchmark=stages.as_json(config["benchmark"]),
         input_range=lambda w: wf.input_range(w.model, model_settings(w)),
         tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
     shell:
         "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
-        " --data {input.data:q} --devices cpu --metrics {input.metrics:q}"
+        " {params.data:q} --devices cpu --metrics {input.metrics:q}"
         " --tflite {params.tflite:q} --input-range {params.input_range}"
         " --settings {params.benchmark:q} --output {output:q} > {log:q} 2>&1"
 
@@ -31,7 +32,7 @@ rule benchmark_cpu:
 rule benchmark_edgetpu:
     input:
         unpack(code("benchmark_edgetpu")),
-        data=rules.prepare_dataset.output[0],
+        unpack(prepared_data),
         int8=model_path("model_int8.tflite"),
         compiled=compile_folder,
     output:
@@ -48,6 +49,7 @@ rule benchmark_edgetpu:
     resources:
         edgetpu=1,
     params:
+        data=data_option,
         benchmark=stages.as_json(config["benchmark"]),
         devices=edgetpu_devices(),
         compiled=lambda w, input: (
@@ -55,7 +57,7 @@ rule benchmark_edgetpu:
         ),
     shell:
         "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
-        " --data {input.data:q} --devices {params.devices:q} {params.compiled:q} --reference {input.int8:q}"
+        " {params.data:q} --devices {params.devices:q} {params.compiled:q} --reference {input.int8:q}"
         " --settings {params.benchmark:q} --output {output.table:q} --class-metrics {output.class_metrics:q}"
         " > {log:q} 2>&1"
 

@@ -26,6 +26,7 @@ from coralbuild.layout import (
     ARTIFACT_FILES,
     BENCHMARK_TABLE,
     MANIFEST,
+    NO_DATASET,
     SUMMARY_TABLE,
     code_digest,
     data_folder,
@@ -107,7 +108,7 @@ if COMPILER is None and config["compile"]["compiler"] == "auto" and workflow.is_
 
 
 wildcard_constraints:
-    dataset=wf.NAME_PATTERN,
+    dataset=f"{wf.NAME_PATTERN}|{NO_DATASET}",
     model=wf.NAME_PATTERN,
     filename=r"[^/]+",
     script=r"\w+",
@@ -139,6 +140,21 @@ def dataset_settings(wildcards):
 
 def model_settings(wildcards):
     return config["models"][wildcards.model]
+
+
+def prepared_data(wildcards):
+    """The prepared dataset, as the named input `data` (none for a model run on no dataset)."""
+    return {} if wildcards.dataset == NO_DATASET else {"data": data_folder(wildcards.dataset)}
+
+
+def data_option(wildcards, input):
+    """The scripts' --data option, when the job has a dataset."""
+    return [f"--data={input.data}"] if "data" in input.keys() else []
+
+
+def model_task(wildcards):
+    """What the model's outputs mean (models.<name>.task)."""
+    return wf.task_name(model_settings(wildcards))
 
 
 def brought_model(wildcards):

@@ -98,7 +98,7 @@ rule evaluate:
     input:
         unpack(code("evaluate")),
         unpack(trained_artifacts),
-        data=rules.prepare_dataset.output[0],
+        unpack(prepared_data),
         int8=model_path("model_int8.tflite"),
     output:
         model_path("metrics.json"),
@@ -109,6 +109,8 @@ rule evaluate:
     conda:
         "../envs/tensorflow.yaml"
     params:
+        data=data_option,
+        task=model_task,
         input_range=lambda w: wf.input_range(w.model, model_settings(w)),
         tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
         keras=lambda w, input: [f"--keras={input.keras}"] if "keras" in input.keys() else [],
@@ -117,7 +119,7 @@ rule evaluate:
             [f"--representative-samples={config['quantize']['representative_samples']}"] if w.model in TRAINED else []
         ),
     shell:
-        "python {input.script:q} --data {input.data:q} {params.keras:q} --input-range {params.input_range}"
+        "python {input.script:q} {params.data:q} --task {params.task:q} {params.keras:q} --input-range {params.input_range}"
         " --tflite {params.tflite:q} {params.calibration:q} --record-of {wildcards.dataset:q} {wildcards.model:q} --output {output:q} > {log:q} 2>&1"
 
 
@@ -125,7 +127,7 @@ rule import_int8:
     input:
         unpack(code("import_int8")),
         unpack(brought_model),
-        data=rules.prepare_dataset.output[0],
+        unpack(prepared_data),
     output:
         model=model_path("model_int8.tflite"),
         labels=model_path("labels.txt"),
@@ -137,6 +139,9 @@ rule import_int8:
         model=INT8_MODELS,
     conda:
         "../envs/litert.yaml"
+    params:
+        data=data_option,
+        task=model_task,
     shell:
-        "python {input.script:q} --source {input.source:q} --data {input.data:q}"
+        "python {input.script:q} --source {input.source:q} --task {params.task:q} {params.data:q}"
         " --output {output.model:q} --labels {output.labels:q} > {log:q} 2>&1"

@@ -19,14 +19,18 @@ from coralbuild.measure.measurement import measure_in_child
 from coralbuild.measure.targets import target_of
 from coralbuild.models.input_range import UNIT_RANGE
 from coralbuild.reporting.table import MEASUREMENT_COLUMNS, read_compile_record, write_table
-from coralbuild.statuses import is_compiled, is_measured, reason, skipped
+from coralbuild.statuses import is_compiled, is_measured, not_measured, reason, skipped
+
+# Why a model measured without a dataset has no accuracy (its outputs are not scored).
+NO_DATASET = "no dataset to score the model's outputs on"
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--model", required=True)
-    parser.add_argument("--data", required=True, help="prepared split (.npz): test images are the inputs")
+    parser.add_argument("--data", help="prepared dataset folder: its test images are the inputs (none: seeded "
+                        "inputs of the model's own shapes and types, and no accuracy)")
     parser.add_argument("--devices", nargs="+", required=True, help="cpu, or Edge TPU devices (usb, usb:0, pci:0, :0)")
     parser.add_argument("--settings", type=json.loads, required=True, help="benchmark section (JSON)")
     parser.add_argument("--input-range", type=float, nargs=2, default=UNIT_RANGE, metavar=("LOW", "HIGH"),
@@ -58,6 +62,8 @@ def cpu_row(args, metrics, artifact, path):
                             **run_settings(args)},
                            args.settings["timeout_s"])
     evaluated = metrics.get(artifact, {})
+    if is_measured(row["status"]) and evaluated.get("not_evaluated"):
+        row.update(accuracy_note=not_measured(evaluated["not_evaluated"]))
     if is_measured(row["status"]) and evaluated.get("accuracy") is not None:
         agreement = evaluated.get("agreement_with_keras")
         row.update(accuracy=evaluated["accuracy"], balanced_accuracy=evaluated.get("balanced_accuracy"),
@@ -69,6 +75,8 @@ def edgetpu_row(args, path, device):
     request = {"model": str(path), "device": device, "data": args.data, "reference": args.reference,
                "input_range": args.input_range, **run_settings(args)}
     row = measure_in_child(request, args.settings["timeout_s"])
+    if is_measured(row["status"]) and not args.data:
+        row.update(accuracy_note=not_measured(NO_DATASET))
     if row.get("missing") and args.settings["require_device"]:
         raise BadInput(f"{reason(row['status'])} (benchmark.require_device is true)")
     return row
@@ -104,7 +112,7 @@ def main(argv=None):
               + (f", median {row['median_ms']:.4f} ms" if is_measured(row["status"]) else ""))
     write_table(pd.DataFrame(rows).reindex(columns=MEASUREMENT_COLUMNS), args.output)
     if args.class_metrics:
-        per_device = {"classes": class_names(args.data), "devices": class_metrics}
+        per_device = {"classes": class_names(args.data) if args.data else [], "devices": class_metrics}
         write_text(args.class_metrics, json.dumps(per_device, indent=2) + "\n")
 
 

@@ -20,13 +20,16 @@ from coralbuild.measure.classification import (
 from coralbuild.models.input_range import UNIT_RANGE
 from coralbuild.reporting.manifest import installed_versions
 from coralbuild.reporting.table import add_row_identity, row_identity
+from coralbuild.statuses import not_measured
+from coralbuild.tasks import DEFAULT_TASK, TASKS
 
 BATCH = 256  # test images per Keras predict call: memory stays flat whatever the test set's size
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", required=True, help="prepared dataset folder")
+    parser.add_argument("--data", help="prepared dataset folder; none: the model's outputs are not scored")
+    parser.add_argument("--task", choices=sorted(TASKS), default=DEFAULT_TASK, help="what the model's outputs mean")
     parser.add_argument("--keras", help="the .keras checkpoint (absent for a brought int8 .tflite)")
     parser.add_argument("--input-range", type=float, nargs=2, default=UNIT_RANGE, metavar=("LOW", "HIGH"),
                         help="the float pixel range the model takes")
@@ -83,11 +86,37 @@ def summary_line(metrics):
     return ", ".join(f"{key} {metrics[key]:.4f}" for key in keys if metrics.get(key) is not None)
 
 
+def model_facts(args):
+    """The task, the int8 model's input and output tensors and, for a detector, its head."""
+    from coralbuild.measure.inference import load_interpreter
+    from coralbuild.measure.model_io import check_detector, describe_io
+
+    int8 = dict(named.split("=", 1) for named in args.tflite).get("int8")
+    facts = {"task": args.task, "model_io": describe_io(load_interpreter(int8)) if int8 else None}
+    if args.task == "detect":
+        facts["head"] = check_detector(int8)
+    return facts
+
+
+def unscored_metrics(args):
+    """metrics.json of a model run on no dataset: what it is, and why no accuracy."""
+    why = f"no dataset to score a task-{args.task} model on"
+    for named in args.tflite:
+        print(f"{named.split('=', 1)[0]}: {not_measured(why)}")
+    return {"test_examples": 0, "classes": [], "input_range": list(args.input_range),
+            "versions": installed_versions(), "dataset_warnings": [],
+            "artifacts": {named.split("=", 1)[0]: {"accuracy": None, "not_evaluated": why} for named in args.tflite}}
+
+
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
     from coralbuild.measure.inference import input_fits, load_interpreter, output_fits, predict_ranked
 
+    facts = model_facts(args)
+    if args.data is None:
+        write_text(args.output, json.dumps({**row_identity(args), **facts, **unscored_metrics(args)}, indent=2) + "\n")
+        return
     split = load_split(args.data)
     images, labels = split["x_test"], split["y_test"]
     info = load_info(args.data)
@@ -129,7 +158,7 @@ def main(argv=None):
             print(warning.replace("warning: ", f"warning: {args.output}: ", 1))
     for warning in metrics["dataset_warnings"]:
         print(f"warning: dataset: {warning}")
-    write_text(args.output, json.dumps({**row_identity(args), **metrics}, indent=2) + "\n")
+    write_text(args.output, json.dumps({**row_identity(args), **facts, **metrics}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Take a fully int8 .tflite you bring as the model's int8 model: check it, copy its bytes, and
-write labels.txt from the dataset's classes. The file you brought is only read."""
+write labels.txt from the dataset's classes (empty without a dataset). The file you brought is
+only read."""
 
 import argparse
 import shutil
@@ -7,23 +8,34 @@ import shutil
 from coralbuild.atomic import atomic_output, write_text
 from coralbuild.data.prepared import class_names
 from coralbuild.errors import reports_bad_input
+from coralbuild.tasks import DEFAULT_TASK, TASKS
 
 
 @reports_bad_input
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", required=True, help="the int8 .tflite you bring")
-    parser.add_argument("--data", required=True, help="prepared dataset folder (for the class names)")
+    parser.add_argument("--task", choices=sorted(TASKS), default=DEFAULT_TASK, help="what its outputs mean")
+    parser.add_argument("--data", help="prepared dataset folder (for the class names); none: no labels")
     parser.add_argument("--output", required=True, help="the int8 model to write (a copy)")
     parser.add_argument("--labels", required=True, help="labels.txt to write: class names in index order")
     args = parser.parse_args(argv)
     from coralbuild.measure.inference import check_fully_integer
+    from coralbuild.measure.model_io import check_detector, float_edge_tensors
 
-    check_fully_integer(args.source)
+    # A classifier is fed and scored as it is; a detector or other model may keep float input and
+    # output around its int8 body (Ultralytics' float-IO exports), as the compiler accepts.
+    check_fully_integer(args.source, float_edge_tensors(args.source) if args.task != "classify" else ())
+    if args.task == "detect":
+        head = check_detector(args.source)
+        print(f"{args.source}: detection head {head['kind']}"
+              + (f", {head['classes']} classes, {head['anchors']} anchors" if head["anchors"] else ""))
     with atomic_output(args.output) as temporary:
         shutil.copyfile(args.source, temporary)
-    write_text(args.labels, "".join(f"{name}\n" for name in class_names(args.data)))
-    print(f"{args.source}: fully int8; copied to {args.output}")
+    write_text(args.labels, "".join(f"{name}\n" for name in class_names(args.data)) if args.data else "")
+    checked = "fully int8" if args.task == "classify" else "int8 (float input and output allowed)"
+    print(f"{args.source}: {checked}; copied to {args.output}"
+          + ("" if args.data else "; no dataset, so labels.txt is empty"))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ def main(argv=None):
                (plots.accuracy_vs_size, table, args.accuracy_vs_size),
                (plots.training_curves, histories, args.training_curves),
                (plots.edgetpu_ops, table, args.edgetpu_ops),
-               (plots.per_class_recall, metrics, args.per_class_recall)]
+               # Models scored on a dataset's classes (not a detector measured alone).
+               (plots.per_class_recall, {key: figures for key, figures in metrics.items() if figures["classes"]},
+                args.per_class_recall)]
     for key, output in zip(keys, args.confusion_matrices, strict=True):
         figures.append((partial(plots.confusion_matrix, dataset=key[0], model=key[1]), metrics[key], output))
     for draw, source, output in figures:

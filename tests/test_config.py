@@ -56,7 +56,7 @@ def test_default_and_tiny_configs_are_valid():
     (["models", "a/b"], {"architecture": "mlp", "hidden_units": [8], "dropout": 0.1}, "invalid config at models: 'a/b' does not match"),
     (["models", "my model;rm"], {"architecture": "mlp", "hidden_units": [8], "dropout": 0.1}, "invalid config at models: 'my model;rm' does not match"),
     (["quantize", "io_type"], "float16", "invalid config at quantize.io_type: 'float16' is not one of ['uint8', 'int8']"),
-    (["datasets"], KeyError, "invalid config at (top level): 'datasets' is a required property"),
+    (["models"], KeyError, "invalid config at (top level): 'models' is a required property"),
     (["datasets", "mnist", "sha256", "train_images"], "abc", "invalid config at datasets.mnist.sha256.train_images: 'abc' does not match"),
     (["datasets", "mnist", "url"], "https://example.org/", "invalid config at datasets.mnist: 'download_sha256' is a dependency of 'url'"),
 ])

@@ -15,7 +15,7 @@ PACKAGE = SCRIPTS / "coralbuild"
 # Lowest first. A module may import its own unit and any unit of a lower layer; the domain units
 # (one layer) do not import each other.
 LAYERS = [
-    {"errors", "atomic", "statuses", "layout", "defaults", "code_digest"},  # foundation: no domain knowledge
+    {"errors", "atomic", "statuses", "layout", "defaults", "code_digest", "tasks"},  # foundation: no domain knowledge
     {"data", "models", "edgetpu"},  # the domain: datasets, networks, the Edge TPU compiler and placement
     {"measure"},  # running models on data (CPU, Edge TPU)
     {"stages"},  # the stage table: what each rule runs and reads
@@ -98,7 +98,7 @@ def test_the_check_sees_a_planted_upward_import(graph):
 
 @pytest.mark.parametrize("module", ["coralbuild.stages", "coralbuild.layout", "coralbuild.statuses",
                                     "coralbuild.code_digest", "coralbuild.data.formats",
-                                    "coralbuild.measure.targets"])
+                                    "coralbuild.measure.targets", "coralbuild.tasks"])
 def test_planning_modules_import_only_the_standard_library(module):
     probe = (f"import sys; sys.path.insert(0, {str(SCRIPTS)!r}); import {module}, json;"
              "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))")

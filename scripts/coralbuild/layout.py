@@ -4,6 +4,8 @@ comparison and the tables all ask here.
     results/<dataset>/data/                    the prepared dataset
     results/<dataset>/downloads/<file>         a dataset's downloaded files
     results/<dataset>/<model>/<file>           one model's artifacts, with logs/ and benchmarks/
+    results/_no_dataset/<model>/<file>         those of a model that runs on no dataset (a
+                                               detector or other model brought without one)
     results/code/<script>.sha256               the code digest of each script
     results/<file>                             the run's tables, plots and manifest, with logs/
 
@@ -16,6 +18,9 @@ from pathlib import Path
 
 RESULTS = "results"
 DATASET, MODEL = "{dataset}", "{model}"
+# The dataset folder of models that run on no dataset: a leading underscore, which dataset names
+# cannot have (config/schema.yaml `name`), so it never meets a dataset's own folder.
+NO_DATASET = "_no_dataset"
 
 
 def dataset_path(name, dataset=DATASET):

@@ -9,11 +9,18 @@ from dataclasses import dataclass
 
 from coralbuild import layout
 from coralbuild.data.formats import DEFAULT_FORMAT
+from coralbuild.tasks import task_of
 
 
 def model_datasets(config, model):
-    """The datasets a model runs on: its `datasets`, or every dataset."""
-    return config["models"][model].get("datasets", list(config["datasets"]))
+    """The datasets a model runs on: its `datasets`, else every dataset its task is measured on,
+    else none (layout.NO_DATASET: a detector brought without a detection dataset)."""
+    settings = config["models"][model]
+    if "datasets" in settings:
+        return settings["datasets"]
+    formats = task_of(settings).DATASET_FORMATS
+    return [name for name, dataset in config["datasets"].items()
+            if dataset.get("format", DEFAULT_FORMAT) in formats] or [layout.NO_DATASET]
 
 
 def dataset_models(config):
@@ -97,7 +104,9 @@ def unused_rules(config, compiled, trained, dataset=None, model=None):
     """The rules that make nothing for this dataset and model: a path dataset downloads nothing,
     a brought int8 model is neither trained nor quantized, a trained one not imported."""
     unused = set() if compiled else {"compile_edgetpu"}
-    if dataset is not None and "url" not in config["datasets"][dataset]:
+    if dataset == layout.NO_DATASET:
+        unused.update({"download_dataset_file", "prepare_dataset"})
+    elif dataset is not None and "url" not in config["datasets"][dataset]:
         unused.add("download_dataset_file")
     if model is not None:
         unused.update({"import_int8"} if model in trained else {"train", "export_saved_model", "convert_float32", "quantize_int8"})

@@ -6,6 +6,8 @@ MEASURED = "measured"
 COMPILED = "compiled"
 SKIPPED = "skipped"
 FAILED = "failed"
+# Of one figure of a measured row (its accuracy_note): a latency measured, an accuracy not.
+NOT_MEASURED = "not measured"
 
 
 def skipped(reason):
@@ -16,6 +18,11 @@ def skipped(reason):
 def failed(reason):
     """The status of something that was tried and did not work, and why."""
     return f"{FAILED}: {reason}"
+
+
+def not_measured(reason):
+    """Why a figure of a measured row was not measured (a detector's accuracy without a dataset)."""
+    return f"{NOT_MEASURED}: {reason}"
 
 
 def reason(status):

@@ -9,15 +9,16 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
-from coralbuild.data.formats import FORMATS, dataset_format
+from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format
 from coralbuild.defaults import load_schema
 from coralbuild.errors import ConfigError
-from coralbuild.layout import BENCHMARK_TABLE, benchmark_table_candidates
+from coralbuild.layout import BENCHMARK_TABLE, NO_DATASET, benchmark_table_candidates
 from coralbuild.measure.targets import known_devices, target_of
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
 from coralbuild.models.sources.architecture import weights_file  # noqa: F401 (the rules read it)
 from coralbuild.stages import model_datasets, train_settings
+from coralbuild.tasks import TASKS, task_of
 
 NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
 
@@ -53,7 +54,8 @@ def validate_config(config, schema_path):
 def check_registered_names(config):
     """Formats and architectures the registries know, checked before the schema, whose blocks
     depend on them (an unknown name would otherwise be reported as unexpected keys)."""
-    for section, key, registry in (("datasets", "format", FORMATS), ("models", "architecture", ARCHITECTURES)):
+    for section, key, registry in (("datasets", "format", FORMATS), ("models", "architecture", ARCHITECTURES),
+                                   ("models", "task", TASKS)):
         entries = config.get(section)
         for name, settings in (entries.items() if isinstance(entries, dict) else []):
             value = settings.get(key) if isinstance(settings, dict) else None
@@ -117,8 +119,11 @@ def check_models(config):
             if dataset not in config["datasets"]:
                 raise ConfigError(f"invalid config at models.{name}.datasets: no dataset named {dataset!r}")
         _check_fine_tuning(config, name, settings)
+        _check_task(config, name, settings)
         minimum = source.min_image_size(settings)
         for dataset in model_datasets(config, name):
+            if dataset == NO_DATASET:
+                continue
             dataset_settings = config["datasets"][dataset]
             if dataset not in image_sizes:
                 image_sizes[dataset] = dataset_format(dataset_settings).image_size(dataset_settings)
@@ -131,6 +136,28 @@ def check_models(config):
             if settings.get("weights") is not None and dataset_settings.get("color") != "rgb":
                 raise ConfigError(f"invalid config at datasets.{dataset}.color: model {name} starts from pretrained "
                                   "weights, which take RGB images; set color: rgb")
+
+
+def _check_task(config, name, settings):
+    """The model's task can be given to it, and its datasets are of a format the task is measured on."""
+    task, name_of_task = task_of(settings), task_name(settings)
+    if not task.TRAINABLE and model_source(name, settings).TRAINED:
+        raise ConfigError(f"invalid config at models.{name}.task: task {name_of_task} takes a model you bring as a "
+                          "fully int8 .tflite (a model trained here is a classifier)")
+    for dataset in settings.get("datasets", []):
+        found = config["datasets"][dataset].get("format", DEFAULT_FORMAT)
+        if found not in task.DATASET_FORMATS:
+            raise ConfigError(f"invalid config at models.{name}.datasets: dataset {dataset} is of format {found}, "
+                              f"and a task-{name_of_task} model is measured on "
+                              f"{' or '.join(task.DATASET_FORMATS) or 'no dataset'}")
+    if task.NEEDS_DATASET and model_datasets(config, name) == [NO_DATASET]:
+        raise ConfigError(f"invalid config at models.{name}: a task-{name_of_task} model needs a dataset of format "
+                          f"{' or '.join(task.DATASET_FORMATS)}, and `datasets` has none")
+
+
+def task_name(settings):
+    """The name of a model entry's task, for the jobs' --task option."""
+    return task_of(settings).__name__.rsplit(".", 1)[1]
 
 
 def _check_fine_tuning(config, name, settings):

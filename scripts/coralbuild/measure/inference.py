@@ -26,18 +26,21 @@ def load_interpreter(path, threads=1, delegates=None):
 INTEGER_TYPES = ("int8", "uint8", "int16", "int32", "int64", "bool")
 
 
-def check_fully_integer(path):
+def check_fully_integer(path, allowed=()):
     """BadInput naming the first float tensor unless every tensor of the model is an integer
-    (what the Edge TPU compiler needs of a model made elsewhere)."""
+    (what the Edge TPU compiler needs of a model made elsewhere), but the `allowed` tensor indices."""
     for tensor in load_interpreter(path).get_tensor_details():
-        if np.dtype(tensor["dtype"]).name not in INTEGER_TYPES:
+        if np.dtype(tensor["dtype"]).name not in INTEGER_TYPES and tensor["index"] not in allowed:
             raise BadInput(f"{path}: the model must be fully int8 for the Edge TPU, but tensor "
                            f"'{tensor['name']}' is {np.dtype(tensor['dtype']).name}")
 
 
 def input_fits(interpreter, image_shape):
     """None when the model takes images of `image_shape` (H, W, C), else why not."""
-    shape = tuple(int(n) for n in interpreter.get_input_details()[0]["shape"])
+    inputs = interpreter.get_input_details()
+    if len(inputs) != 1:
+        return f"the model takes {len(inputs)} inputs, and a dataset's test images feed one"
+    shape = tuple(int(n) for n in inputs[0]["shape"])
     if shape[1:] != tuple(image_shape):
         return f"the model takes input of shape {shape}, the dataset's images are {tuple(image_shape)}"
     return None

@@ -60,7 +60,7 @@ def measure(request, report):
 
     from coralbuild.data.prepared import class_names, load_split
     from coralbuild.errors import BadInput
-    from coralbuild.measure.benchmarking import time_invokes
+    from coralbuild.measure.benchmarking import seeded_inputs, time_invokes
     from coralbuild.measure.classification import TOP_K, classification_metrics
     from coralbuild.measure.inference import (
         input_fits,
@@ -75,8 +75,6 @@ def measure(request, report):
     from coralbuild.measure.targets import name_of, target_of
     from coralbuild.models.input_range import UNIT_RANGE
 
-    split = load_split(request["data"])
-    images, labels = split["x_test"], split["y_test"]
     facts = {"host_cpu": host_cpu(), "python_version": platform.python_version(), "interpreter": interpreter_version()}
     started = time.perf_counter_ns()
     try:
@@ -87,15 +85,25 @@ def measure(request, report):
         kind = "no_runtime" if isinstance(missing, NoRuntime) else "no_device"
         return {"status": skipped(missing), "missing": kind, **facts}
     load_ms = (time.perf_counter_ns() - started) / 1e6
-    misfit = input_fits(interpreter, images.shape[1:])
-    if misfit:
-        return {"status": skipped(misfit), **facts}
     input_range = tuple(request.get("input_range", UNIT_RANGE))
-    detail = interpreter.get_input_details()[0]
+    if request.get("data"):  # the test images, as the model takes them
+        split = load_split(request["data"])
+        images, labels = split["x_test"], split["y_test"]
+        misfit = input_fits(interpreter, images.shape[1:])
+        if misfit:
+            return {"status": skipped(misfit), **facts}
+        detail = interpreter.get_input_details()[0]
+
+        def sample(step):
+            return [model_input(detail, images[step % len(images)], input_range)]
+    else:  # no dataset (a detector brought alone): seeded inputs of the model's own shapes and types
+        samples = seeded_inputs(interpreter, input_range)
+
+        def sample(step):
+            return samples[step % len(samples)]
     row = {"status": MEASURED, "load_ms": load_ms, **facts,
-           **time_invokes(interpreter, lambda step: model_input(detail, images[step % len(images)], input_range),
-                          request["warmup"], request["iterations"])}
-    if request.get("reference"):
+           **time_invokes(interpreter, sample, request["warmup"], request["iterations"])}
+    if request.get("reference") and request.get("data"):
         classes = class_names(request["data"])
         misfit = output_fits(interpreter, len(classes))
         if misfit:

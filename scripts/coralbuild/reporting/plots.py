@@ -203,8 +203,8 @@ def per_class_recall(metrics, path, artifact="int8", reference="float32"):
     width = min(40.0, max(9.0, 0.07 * bars + 4))
     figure, axes = plt.subplots(len(datasets) or 1, 1, figsize=(width, 3.8 * max(len(datasets), 1)), squeeze=False)
     if not datasets:
-        _say(axes[0, 0], "No model was evaluated")
-    for axis, dataset in zip(axes[:, 0], datasets, strict=True):
+        _say(axes[0, 0], "No model was scored on a dataset's classes")
+    for axis, dataset in zip(axes[: len(datasets), 0], datasets, strict=True):
         models = sorted(model for name, model in metrics if name == dataset)
         classes = metrics[dataset, models[0]]["classes"]
         bar = 0.8 / len(models)

@@ -15,7 +15,8 @@ def summarize(table, metrics):
     for (dataset, model), group in table.groupby(["dataset", "model"], sort=True):
         evaluated = metrics.get((dataset, model), {})
         keras = evaluated.get("artifacts", {}).get("keras", {})
-        row = {"dataset": dataset, "model": model, "keras_accuracy": keras.get("accuracy"),
+        row = {"dataset": dataset, "model": model, "task": evaluated.get("task"),
+               "model_io": describe_model_io(evaluated), "keras_accuracy": keras.get("accuracy"),
                "keras_balanced_accuracy": keras.get("balanced_accuracy")}
         for artifact in ARTIFACT_ORDER[1:]:
             of_artifact = group[group.artifact == artifact]
@@ -36,6 +37,20 @@ def summarize(table, metrics):
         row["dataset_warnings"] = "; ".join(evaluated.get("dataset_warnings", [])) or None
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def describe_model_io(evaluated):
+    """The int8 model's input and output tensors in one cell, and a detector's head: "in 1x320x320x3
+    float32; out 1x12x2100 float32; head ultralytics, 8 classes"."""
+    model_io = evaluated.get("model_io")
+    if not model_io:
+        return None
+    parts = [f"{side} " + ", ".join(f"{'x'.join(map(str, tensor['shape']))} {tensor['dtype']}"
+                                    for tensor in model_io[f"{side}puts"]) for side in ("in", "out")]
+    head = evaluated.get("head")
+    if head:
+        parts.append(f"head {head['kind']}" + (f", {head['classes']} classes" if head.get("classes") else ""))
+    return "; ".join(parts)
 
 
 def _first(column):

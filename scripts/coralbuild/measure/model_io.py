@@ -1,0 +1,84 @@
+"""What a model takes and gives: its input and output tensors, and for a detector the kind of
+head its outputs come from (models/<name>/metrics.json `model_io`, and the report).
+
+Heads recognised, from the output tensors alone (their layouts as the exporters write them):
+    ultralytics       Ultralytics YOLOv5u / v8 / 11 (`format=tflite` or `edgetpu`, any
+                      quantization): one output (1, 4 + classes, anchors), one anchor per cell of
+                      the strides 8, 16 and 32 (8400 at 640x640: 6400 + 1600 + 400); boxes are
+                      centre x, y, width, height
+    yolov5            the yolov5 repository's own export (anchor-based): one output
+                      (1, 3 x anchors, 5 + classes): boxes, objectness, class scores
+    ssd_postprocess   TensorFlow's SSD / EfficientDet-Lite with the TFLite_Detection_PostProcess
+                      custom op: boxes, classes, scores and count, decoded and NMS'd in the model
+"""
+
+import numpy as np
+
+from coralbuild.edgetpu.tflite_model import read_tflite
+from coralbuild.errors import BadInput
+
+YOLO_STRIDES = (8, 16, 32)
+SSD_POSTPROCESS = "TFLite_Detection_PostProcess"
+
+
+def tensor_facts(detail):
+    """One interpreter tensor detail as JSON: name, shape, type and (scale, zero point)."""
+    scale, zero_point = detail["quantization"]
+    return {"name": detail["name"], "shape": [int(n) for n in detail["shape"]],
+            "dtype": np.dtype(detail["dtype"]).name,
+            "quantization": {"scale": float(scale), "zero_point": int(zero_point)} if scale else None}
+
+
+def describe_io(interpreter):
+    return {"inputs": [tensor_facts(detail) for detail in interpreter.get_input_details()],
+            "outputs": [tensor_facts(detail) for detail in interpreter.get_output_details()]}
+
+
+def yolo_anchors(height, width):
+    """The cells of the three detection levels of an Ultralytics-style YOLO at this input size."""
+    return sum((height // stride) * (width // stride) for stride in YOLO_STRIDES)
+
+
+def detection_head(path):
+    """{"kind", "classes", "anchors"} of the detector at `path`, or None when its outputs match no
+    head this module knows."""
+    model = read_tflite(path)
+    if SSD_POSTPROCESS in model.op_names():
+        return {"kind": "ssd_postprocess", "classes": None, "anchors": None}
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        return None
+    input_shape, output_shape = model.tensors[model.inputs[0]].shape, model.tensors[model.outputs[0]].shape
+    if len(input_shape) != 4 or len(output_shape) != 3 or output_shape[0] != 1:
+        return None
+    anchors = yolo_anchors(input_shape[1], input_shape[2])
+    if output_shape[2] == anchors and output_shape[1] > 4:
+        return {"kind": "ultralytics", "classes": output_shape[1] - 4, "anchors": anchors}
+    if output_shape[1] == 3 * anchors and output_shape[2] > 5:
+        return {"kind": "yolov5", "classes": output_shape[2] - 5, "anchors": 3 * anchors}
+    return None
+
+
+def check_detector(path):
+    """The head of a `task: detect` model, or BadInput saying what its outputs are."""
+    head = detection_head(path)
+    if head is None:
+        model = read_tflite(path)
+        shapes = ", ".join(str(model.tensors[index].shape) for index in model.outputs)
+        raise BadInput(f"{path}: task detect, but its outputs ({shapes}) match no known detection head "
+                       "(Ultralytics YOLOv5u/v8/11 (1, 4+classes, anchors), yolov5 (1, 3 x anchors, 5+classes), "
+                       f"or SSD's {SSD_POSTPROCESS}); use task: none to measure it without decoding")
+    return head
+
+
+def float_edge_tensors(path):
+    """The graph inputs only QUANTIZE ops read and the graph outputs DEQUANTIZE ops write: the float
+    edges of an int8 body (an Ultralytics export with float input and output), which the compiler
+    leaves on the CPU around the Edge TPU segment."""
+    model = read_tflite(path)
+    readers = {}
+    for operator in model.operators:
+        for index in operator.inputs:
+            readers.setdefault(index, set()).add(operator.name)
+    writers = {index: operator.name for operator in model.operators for index in operator.outputs}
+    return ({index for index in model.inputs if readers.get(index) == {"QUANTIZE"}}
+            | {index for index in model.outputs if writers.get(index) == "DEQUANTIZE"})

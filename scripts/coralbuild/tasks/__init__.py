@@ -1,0 +1,27 @@
+"""Tasks: what a model's outputs mean, and so what its accuracy is measured on (`models.<name>.task`).
+
+Each task is one module of this package (found by pkgutil: a new task needs no line here) with:
+    DATASET_FORMATS  the dataset formats its accuracy is measured on: a model runs on every
+                     dataset of these formats (or on those its `datasets` names), and on none
+                     where the config has none
+    NEEDS_DATASET    True when a model of it cannot run without such a dataset
+    TRAINABLE        True when models built or fine-tuned here can have it (else only a brought
+                     int8 .tflite)
+Declarations only, standard library only: the Snakefile plans with them.
+"""
+
+import importlib
+import pkgutil
+
+TASKS = {module.name: f"{__name__}.{module.name}" for module in pkgutil.iter_modules(__path__)}
+# A model entry without `task` (every model built here) classifies.
+DEFAULT_TASK = "classify"
+
+
+def task(name):
+    return importlib.import_module(TASKS[name])
+
+
+def task_of(model_settings):
+    """The task module of a model entry."""
+    return task(model_settings.get("task", DEFAULT_TASK))
