@@ -20,17 +20,24 @@ class Rule:
     evidence: str  # DOCUMENTED, OBSERVED, or both
     source: str  # the documented requirement quoted, or the compiled models it was seen in
     confidence: str  # "high": documented and never contradicted, or seen directly; "medium": generalised from few cases
+    # Where real compiled models showed ops this rule sends to the CPU there. None: only Coral's
+    # documentation says so, and compiler 16 mapped ops such documented limits name (a (1, 16384)
+    # SOFTMAX, per-channel dense weights): its CPU verdicts are "uncertain".
+    cpu_seen: str | None = None
 
 
 RULES = {
     "op-table": Rule(DOCUMENTED, "Coral's 'Supported operations' table (compiler 16 / runtime 14); ops "
-                     "missing from it (CAST, SHAPE, GATHER, ARG_MAX, DIV, EXP, TILE, HARD_SWISH, ...) stay on the CPU", "high"),
-    "custom-op": Rule(DOCUMENTED, "the Edge TPU runs no custom op other than its own edgetpu-custom-op", "high"),
+                     "missing from it (CAST, SHAPE, GATHER, ARG_MAX, DIV, EXP, TILE, HARD_SWISH, ...) stay on the CPU", "high",
+        cpu_seen="ARG_MAX, DEQUANTIZE (reference models, YOLOv8n float IO), CAST (fixture lead_in_cast_quantize)"),
+    "custom-op": Rule(DOCUMENTED, "the Edge TPU runs no custom op other than its own edgetpu-custom-op", "high",
+        cpu_seen="PosenetDecoderOp (posenet reference models)"),
     "runtime-version": Rule(DOCUMENTED, "table footnotes: EXPAND_DIMS, PACK, QUANTIZE, SUM, TRANSPOSE_CONV need "
                             "runtime 13; TRANSPOSE, REDUCE_MAX/MIN, RSQRT need runtime 14", "high"),
     "data-types": Rule(f"{DOCUMENTED}; {OBSERVED}", "'Tensor parameters are quantized (8-bit fixed-point numbers; "
                        "int8 or uint8)'; status 'Operation is working on an unsupported data type'. Seen: float "
-                       "ops before and after an int8 body stay on the CPU, the model is not refused", "high"),
+                       "ops before and after an int8 body stay on the CPU, the model is not refused", "high",
+        cpu_seen="float QUANTIZE and CAST before an int8 body (YOLOv8n float IO, fixture lead_in_cast_quantize)"),
     "constant-params": Rule(DOCUMENTED, "status 'Filter, bias, or other param is not constant at compile-time'", "high"),
     "rank": Rule(DOCUMENTED, "'Tensors are either 1-, 2-, or 3-dimensional. If a tensor has more than 3 dimensions, "
                  "then only the 3 innermost dimensions may have a size greater than 1'", "high"),
@@ -39,27 +46,46 @@ RULES = {
     "dynamic-size": Rule(DOCUMENTED, "'Tensor sizes are constant at compile-time'; only a dynamic batch of static "
                          "size 1 has been seen compiled", "medium"),
     "runtime-shape": Rule(OBSERVED, "dynamic-batch models whose Flatten became SHAPE/STRIDED_SLICE/PACK feeding "
-                          "RESHAPE were refused ('Model not quantized')", "medium"),
+                          "RESHAPE were refused ('Model not quantized')", "medium",
+        cpu_seen="the fixture flatten_dynamic_batch's kind of model, refused ('Model not quantized')"),
     "not-quantized": Rule(DOCUMENTED, "'Tensor parameters are quantized': a model with no int8/uint8 op is refused "
-                          "('Model not quantized')", "high"),
+                          "('Model not quantized')", "high",
+        cpu_seen="a float model refused by the compiler (tests/data/compiler-output/v15_model_not_quantized.stdout)"),
     "segment-start": Rule(OBSERVED, "leading CPU ops (uint8 input -> CAST -> QUANTIZE to int8) do not stop the "
                           "compiler: the Edge TPU segment starts at the first op it can map", "medium"),
-    "single-segment": Rule(DOCUMENTED, "the compiler maps one contiguous run of ops; from the first op left on "
-                           "the CPU after it, everything runs on the CPU ('More than one subgraph is not "
-                           "supported') unless -a is given", "high"),
+    "single-segment": Rule(f"{DOCUMENTED}; {OBSERVED}", "the compiler maps one segment: every op that depends "
+                           "on an op left on the CPU after the segment runs on the CPU ('More than one subgraph "
+                           "is not supported') unless -a is given; ops on other branches stay in the segment "
+                           "(YOLOv8n at 640: the 80x80 branch after the 40x40 TRANSPOSE was mapped)", "high",
+        cpu_seen="every op depending on a CPU op in the YOLOv8n heads and the DeepLab models"),
     "fused-activation": Rule(DOCUMENTED, "table, AveragePool2d / MaxPool2d / Concatenation: 'No fused activation "
                              "function'", "high"),
     "fully-connected": Rule(f"{DOCUMENTED}; {OBSERVED}", "table, FullyConnected: 'Only the default format is "
                             "supported for fully-connected weights. Output tensor is one-dimensional'. Seen: "
                             "per-channel weights (one scale per output unit, TF 2.21's default) were mapped", "high"),
     "softmax": Rule(f"{DOCUMENTED}; {OBSERVED}", "table, Softmax: 'Supports only 1-D input tensor with a max of "
-                    "16,000 elements'. Seen: a (1, 16384) input was mapped; above 16384 is unknown", "medium"),
+                    "16,000 elements'. Seen: a (1, 16384) input was mapped; above 16384 is unknown; a "
+                    "multi-dimensional one passed its own checks in compiler 16's YOLOv8n logs", "medium"),
     "strided-slice": Rule(DOCUMENTED, "table, StridedSlice: 'Supports only strides of 1'", "high"),
     "batch-axis": Rule(DOCUMENTED, "table, Mean / Pad / Sum / Split: no reduction, padding or splitting in the "
                        "batch dimension", "high"),
     "resize": Rule(f"{DOCUMENTED}; {OBSERVED}", "table, ResizeBilinear / ResizeNearestNeighbor: 'Depending on "
                    "input/output size, this operation may not be mapped'. Seen with RESIZE_BILINEAR: 33x33 -> 33x33 "
-                   "mapped, 33x33 -> 513x513 and 1x1 -> 33x33 left on the CPU; other sizes are unknown", "medium"),
+                   "mapped, 33x33 -> 513x513 and 1x1 -> 33x33 left on the CPU; RESIZE_NEAREST_NEIGHBOR doubling "
+                   "10x10, 20x20 and 40x40 inputs mapped (YOLOv8n necks), so doubling up to 40x40 maps; other "
+                   "sizes are unknown", "medium",
+        cpu_seen="RESIZE_BILINEAR 1x1 -> 33x33 (DeepLab) and 33x33 -> 513x513 (fixture)"),
+    "transpose-size": Rule(OBSERVED, "Ultralytics YOLOv8n heads (tests/data/yolo, README section 7 logs): "
+                           "TRANSPOSE (1, 20, 20, 72) -> (1, 72, 20, 20), 28,800 elements, output innermost 20, was "
+                           "mapped; (1, 40, 40, 68) -> (1, 68, 40, 40), 108,800 elements, innermost 40, and larger ones "
+                           "were not ('unspecified limitation'). Between the two: uncertain", "medium",
+        cpu_seen="the YOLOv8n heads' 40x40 and 80x80 TRANSPOSE (tests/data/yolo)"),
+    "activation-dimension": Rule(OBSERVED, "README section 7 logs: RESHAPE into (1, 9408, 15) mapped, into "
+                                 "(1, 19200, 15) not; CONCATENATION into (1, 12348, 15) mapped, into (1, 25200, 15) "
+                                 "not; QUANTIZE of (1, 16384) mapped (section 6), of (1, 25200, 15) not. The "
+                                 "largest dimension decides, not the element count (288,000 elements mapped as "
+                                 "(1, 6400, 3, 15) and cut as (1, 19200, 15)); between the bounds: uncertain", "medium",
+        cpu_seen="YOLOv5n at 640: RESHAPE, CONCATENATION and QUANTIZE (compiler 16 log, README section 7)"),
     "tile-broadcast": Rule(OBSERVED, "a TILE broadcasting a (1, 1, 1, C) map to (1, 33, 33, C) vanished into the "
                            "Edge TPU segment (TILE is not in the table); other tilings are unknown", "medium"),
 }
@@ -86,8 +112,16 @@ SHAPE_OPS = {"SHAPE"}
 SHAPE_CARRIERS = {"STRIDED_SLICE", "PACK", "CONCATENATION", "GATHER", "SLICE", "MUL", "CAST", "REDUCE_PROD"}
 # Resize sizes compiler 16 was seen with, (input HxW, output HxW) -> mapped?
 OBSERVED_RESIZES = {"RESIZE_BILINEAR": {((33, 33), (33, 33)): True, ((33, 33), (513, 513)): False}}
+# Resizes that double their input, mapped up to this input side (YOLOv8n necks: 10, 20 and 40).
+DOUBLING_MAPPED = {"RESIZE_NEAREST_NEIGHBOR": 40}
+# TRANSPOSE: (elements, output innermost dimension) of the largest mapped and the smallest unmapped
+# one seen (rule transpose-size): at or below the first both: mapped; at or above the second both: CPU.
+TRANSPOSE_MAPPED = (28_800, 20)
+TRANSPOSE_UNMAPPED = (104_000, 40)  # the 40x40 level's TRANSPOSE of any YOLOv8 head (C >= 65 channels)
+# Largest activation dimension: (largest mapped, smallest unmapped) seen, per op (rule activation-dimension).
+DIMENSION_BOUNDS = {"RESHAPE": (9_408, 19_200), "CONCATENATION": (12_348, 25_200), "QUANTIZE": (16_384, 25_200)}
 # Inputs the per-op limits read: op -> how many leading inputs must be present.
-READ_INPUTS = {"FULLY_CONNECTED": 2, "SOFTMAX": 1, "MEAN": 2, "SUM": 2, "PAD": 2, "SPLIT": 2, "TILE": 2,
+READ_INPUTS = {"TRANSPOSE": 1, "FULLY_CONNECTED": 2, "SOFTMAX": 1, "MEAN": 2, "SUM": 2, "PAD": 2, "SPLIT": 2, "TILE": 2,
                "RESIZE_BILINEAR": 1, "RESIZE_NEAREST_NEIGHBOR": 1, "STRIDED_SLICE": 4}
 # Ops whose weights input is 1 and bias input 2 (TRANSPOSE_CONV: weights 1, bias 3).
 WEIGHT_OPS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "TRANSPOSE_CONV": 3}
@@ -151,8 +185,12 @@ class Prediction:
 
     @property
     def segments(self):
-        """Runs of consecutive ops not on the CPU, each compiled into one edgetpu-custom-op."""
+        """Edge TPU segments, each compiled into one edgetpu-custom-op: one when any op maps (the
+        segment follows dependencies, not file order); with -a, each run of consecutive ops not on
+        the CPU."""
         on_chip = [op.placement != "cpu" for op in self.ops]
+        if not self.multiple_subgraphs:
+            return int(any(on_chip))
         return sum(1 for i, mapped in enumerate(on_chip) if mapped and (i == 0 or not on_chip[i - 1]))
 
     @property
@@ -191,43 +229,65 @@ def predict(model, min_runtime_version=14, multiple_subgraphs=False):
         ops = [OpPrediction(i, label, "cpu", blockers[0].rule, "the compiler refuses the whole model: "
                             + blockers[0].reason, [blockers[0].rule]) for i, label in enumerate(labels)]
         return Prediction(ops, [b.reason for b in blockers], min_runtime_version, multiple_subgraphs)
-    verdicts = [op_verdict(model, op, min_runtime_version) for op in model.operators]
+    verdicts = [unless_only_documented(op_verdict(model, op, min_runtime_version)) for op in model.operators]
     # Place the ops twice, once as if every uncertain op maps and once as if none does: where the
     # two agree the placement is decided, elsewhere it hangs on an uncertain op.
-    hopeful = segment(verdicts, labels, True, multiple_subgraphs)
-    doubtful = segment(verdicts, labels, False, multiple_subgraphs)
+    hopeful = segment(model, verdicts, labels, True, multiple_subgraphs)
+    doubtful = segment(model, verdicts, labels, False, multiple_subgraphs)
     ops = [merge(i, label, verdicts, hopeful[i], doubtful[i], labels) for i, label in enumerate(labels)]
     certain, extra = parameter_estimate(model, ops)
     return Prediction(ops, [], min_runtime_version, multiple_subgraphs, certain, extra)
 
 
-def segment(verdicts, labels, uncertain_maps, multiple_subgraphs):
-    """(placement, rule, reason, rules) per op once the single-segment rule is applied: ops
-    before the first mappable op stay on the CPU without ending anything (segment-start), and the
-    segment starts after them; once it has started, the first op left on the CPU ends it."""
-    placed, started, ended_by, lead_in = [], False, None, False
-    for index, verdict in enumerate(verdicts):
+def unless_only_documented(verdict):
+    """A CPU verdict of a rule no compiled model confirmed (Rule.cpu_seen) becomes uncertain."""
+    if verdict.placement != "cpu" or RULES[verdict.rule].cpu_seen:
+        return verdict
+    return replace(verdict, placement="uncertain", reason=f"{verdict.reason}: Coral's documentation sends it to the "
+                   "CPU, but no compiled model seen confirms that rule, and compiler 16 mapped some ops such "
+                   "documented limits name")
+
+
+def segment(model, verdicts, labels, uncertain_maps, multiple_subgraphs):
+    """(placement, rule, reason, rules) per op once the single-segment rule is applied, in
+    dependency order (README section 7: in a YOLOv8n at 640 the 80x80 head branch after a TRANSPOSE
+    left on the CPU was still mapped). An op left on the CPU that reads nothing from the Edge TPU
+    segment runs before it (segment-start); one that does reads the segment's output, and every op
+    that depends on it runs after the segment, on the CPU ('More than one subgraph is not
+    supported'); ops on other branches stay in the segment."""
+    produced_by = {index: position for position, op in enumerate(model.operators) for index in op.outputs}
+    placed = []
+    after_segment = []  # per op: it reads, directly or not, an output of an Edge TPU op
+    cut_by = []  # per op: the first op left on the CPU after the segment that it depends on, or None
+    for position, (op, verdict) in enumerate(zip(model.operators, verdicts, strict=True)):
+        producers = [produced_by[index] for index in op.inputs if index in produced_by]
+        reads_segment = any(placed[p][0] == "edgetpu" or after_segment[p] for p in producers)
+        cut = next((cut_by[p] for p in producers if cut_by[p] is not None), None)
         mappable = verdict.placement == "edgetpu" or (verdict.placement == "uncertain" and uncertain_maps)
-        own = [*verdict.passed, verdict.rule] + (["segment-start"] if lead_in else [])
-        if not mappable and not started:
-            lead_in = True
-            placed.append(("cpu", "segment-start", f"{verdict.reason} (before the Edge TPU segment starts)",
-                           [*verdict.passed, verdict.rule, "segment-start"]))
+        # An op reading what ops before the segment made: segment-start let it in.
+        after_lead_in = any(placed[p][1] == "segment-start" for p in producers)
+        own = [*verdict.passed, verdict.rule] + (["segment-start"] if after_lead_in else [])
+        if not mappable and not reads_segment and cut is None:
+            placed.append(("cpu", "segment-start", f"{verdict.reason} (before the Edge TPU segment)",
+                           [*own, "segment-start"]))
         elif not mappable:
-            ended_by = index if ended_by is None else ended_by
             placed.append(("cpu", verdict.rule, verdict.reason, own))
-        elif ended_by is not None and not multiple_subgraphs:
-            placed.append(("cpu", "single-segment", f"{ONE_SUBGRAPH}: it comes after {labels[ended_by]} "
-                           f"(op {ended_by}), the first op left on the CPU after the Edge TPU segment",
-                           [*own, "single-segment"]))
+            cut = position if cut is None else cut
+        elif cut is not None and not multiple_subgraphs:
+            placed.append(("cpu", "single-segment", f"{ONE_SUBGRAPH}: it depends on {labels[cut]} (op {cut}), "
+                           "left on the CPU after the Edge TPU segment", [*own, "single-segment"]))
         else:
-            started = True
             placed.append(("edgetpu", verdict.rule, None, own))
+            cut = None if multiple_subgraphs else cut
+        after_segment.append(reads_segment or placed[-1][0] == "edgetpu")
+        cut_by.append(cut if placed[-1][0] == "cpu" and (reads_segment or cut is not None) else None)
     return placed
 
 
 def merge(index, label, verdicts, hopeful, doubtful, labels):
-    if hopeful == doubtful:
+    """The op's placement where both readings agree on it (the hopeful one's reason: an op left
+    after the segment is there whatever its own uncertain verdict), else uncertain and why."""
+    if hopeful[0] == doubtful[0]:
         return OpPrediction(index, label, *hopeful)
     verdict = verdicts[index]
     if verdict.placement == "uncertain":
@@ -282,6 +342,8 @@ def op_verdict(model, op, min_runtime_version):
     needed_inputs = READ_INPUTS.get(op.name, 0)
     if len(op.inputs) < needed_inputs or min(op.inputs[:needed_inputs], default=0) < 0:
         return Verdict("cpu", "op-table", f"malformed {op.name}: fewer than {needed_inputs} inputs")
+    if not op.outputs:
+        return Verdict("cpu", "op-table", f"malformed {op.name}: no output")
     if op.name == "TILE":
         return tile_verdict(model, op)
     needed = SUPPORTED_OPS.get(op.name)
@@ -366,7 +428,8 @@ def softmax_limits(model, op):
     tensor = model.tensors[op.inputs[0]]
     elements = _elements(tensor.shape)
     if sum(size > 1 for size in tensor.shape) > 1:
-        return Verdict("cpu", "softmax", f"SOFTMAX input {tensor.shape} is not 1-D")
+        return Verdict("uncertain", "softmax", f"SOFTMAX input {tensor.shape} is not 1-D: Coral's table says 1-D "
+                       "only, but compiler 16 passed a (1, 4, 2100, 16) SOFTMAX's own checks (YOLOv8n logs)")
     if elements > OBSERVED_SOFTMAX_ELEMENTS:
         return Verdict("uncertain", "softmax", f"SOFTMAX over {elements} elements: above the documented "
                        f"{DOCUMENTED_SOFTMAX_ELEMENTS}, which compiler 16 exceeded up to {OBSERVED_SOFTMAX_ELEMENTS}; "
@@ -410,7 +473,8 @@ def resize_limits(model, op):
         return Verdict("cpu", "resize", f"{op.name} from a {sizes[0][0]}x{sizes[0][1]} input (left on the CPU in "
                        "compiled models: not a 3-dimensional image)")
     seen = OBSERVED_RESIZES.get(op.name, {}).get(sizes)
-    if seen is True:
+    if seen is True or (op.name in DOUBLING_MAPPED and sizes[1] == (2 * sizes[0][0], 2 * sizes[0][1])
+                        and max(sizes[0]) <= DOUBLING_MAPPED[op.name]):
         return None
     described = f"{op.name} {sizes[0][0]}x{sizes[0][1]} -> {sizes[1][0]}x{sizes[1][1]}"
     if seen is False:
@@ -418,6 +482,38 @@ def resize_limits(model, op):
                        "Edge TPU to avoid loss in precision')")
     return Verdict("uncertain", "resize", f"{described}: Coral says resizes may stay on the CPU depending on sizes "
                    "and no compiled model with these sizes is known")
+
+
+def transpose_limits(model, op):
+    """Mapped within the largest TRANSPOSE seen mapped, on the CPU beyond the smallest seen cut,
+    uncertain in between (rule transpose-size)."""
+    source, result = model.tensors[op.inputs[0]].shape, model.tensors[op.outputs[0]].shape
+    elements, innermost = _elements(source), (result[-1] if result else 1)
+    if elements <= TRANSPOSE_MAPPED[0] and innermost <= TRANSPOSE_MAPPED[1]:
+        return None
+    described = f"TRANSPOSE {source} -> {result} ({elements:,} elements, output innermost {innermost})"
+    if elements >= TRANSPOSE_UNMAPPED[0] and innermost >= TRANSPOSE_UNMAPPED[1]:
+        return Verdict("cpu", "transpose-size", f"{described}: otherwise supported, but not mapped due to some "
+                       f"unspecified limitation (compiler 16 cut every TRANSPOSE from {TRANSPOSE_UNMAPPED[0]:,} "
+                       f"elements and innermost {TRANSPOSE_UNMAPPED[1]} seen)")
+    return Verdict("uncertain", "transpose-size", f"{described}: between the largest seen mapped "
+                   f"({TRANSPOSE_MAPPED[0]:,} elements, innermost {TRANSPOSE_MAPPED[1]}) and the smallest seen cut "
+                   f"({TRANSPOSE_UNMAPPED[0]:,}, {TRANSPOSE_UNMAPPED[1]})")
+
+
+def dimension_limits(model, op):
+    """The largest dimension of the op's activations against the bounds seen (rule activation-dimension)."""
+    mapped, unmapped = DIMENSION_BOUNDS[op.name]
+    largest = max((max(model.tensors[index].shape, default=1) for index in (*op.inputs, *op.outputs)
+                   if index >= 0 and not model.tensors[index].is_constant), default=1)
+    if largest <= mapped:
+        return None
+    if largest >= unmapped:
+        return Verdict("cpu", "activation-dimension", f"{op.name} with a dimension of {largest:,}: otherwise "
+                       f"supported, but not mapped due to some unspecified limitation (compiler 16 cut {op.name} "
+                       f"from a dimension of {unmapped:,})")
+    return Verdict("uncertain", "activation-dimension", f"{op.name} with a dimension of {largest:,}: between the "
+                   f"largest seen mapped ({mapped:,}) and the smallest seen cut ({unmapped:,})")
 
 
 def tile_verdict(model, op):
@@ -443,7 +539,10 @@ def tile_verdict(model, op):
 OP_LIMITS = {
     "AVERAGE_POOL_2D": [("fused-activation", no_fused_activation)],
     "MAX_POOL_2D": [("fused-activation", no_fused_activation)],
-    "CONCATENATION": [("fused-activation", no_fused_activation)],
+    "CONCATENATION": [("fused-activation", no_fused_activation), ("activation-dimension", dimension_limits)],
+    "RESHAPE": [("activation-dimension", dimension_limits)],
+    "QUANTIZE": [("activation-dimension", dimension_limits)],
+    "TRANSPOSE": [("transpose-size", transpose_limits)],
     "FULLY_CONNECTED": [("fully-connected", fully_connected_limits)],
     "SOFTMAX": [("softmax", softmax_limits)],
     "STRIDED_SLICE": [("strided-slice", strided_slice_limits)],
