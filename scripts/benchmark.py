@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from coralbuild.atomic import write_text
-from coralbuild.data.prepared import class_names
+from coralbuild.data.prepared import class_names, load_info
 from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.layout import COMPILED_MODEL
 from coralbuild.measure.measurement import measure_in_child
@@ -23,6 +23,7 @@ from coralbuild.statuses import is_compiled, is_measured, not_measured, reason, 
 
 # Why a model measured without a dataset has no accuracy (its outputs are not scored).
 NO_DATASET = "no dataset to score the model's outputs on"
+DETECTION_ON_EDGETPU = "the mAP of the compiled detector on the Edge TPU is not computed yet (the int8 model's is, on the CPU)"
 
 
 def parse_args(argv):
@@ -58,12 +59,14 @@ def compiled_model(args):
 
 
 def cpu_row(args, metrics, artifact, path):
-    row = measure_in_child({"model": path, "device": "cpu", "data": args.data, "input_range": args.input_range,
+    row = measure_in_child({"model": path, "device": "cpu", "data": args.images, "input_range": args.input_range,
                             **run_settings(args)},
                            args.settings["timeout_s"])
     evaluated = metrics.get(artifact, {})
     if is_measured(row["status"]) and evaluated.get("not_evaluated"):
         row.update(accuracy_note=not_measured(evaluated["not_evaluated"]))
+    if is_measured(row["status"]) and evaluated.get("map50") is not None:  # a detector on its dataset
+        row.update(map50=evaluated["map50"], map50_95=evaluated["map50_95"])
     if is_measured(row["status"]) and evaluated.get("accuracy") is not None:
         agreement = evaluated.get("agreement_with_keras")
         row.update(accuracy=evaluated["accuracy"], balanced_accuracy=evaluated.get("balanced_accuracy"),
@@ -72,11 +75,11 @@ def cpu_row(args, metrics, artifact, path):
 
 
 def edgetpu_row(args, path, device):
-    request = {"model": str(path), "device": device, "data": args.data, "reference": args.reference,
+    request = {"model": str(path), "device": device, "data": args.images, "reference": args.reference,
                "input_range": args.input_range, **run_settings(args)}
     row = measure_in_child(request, args.settings["timeout_s"])
-    if is_measured(row["status"]) and not args.data:
-        row.update(accuracy_note=not_measured(NO_DATASET))
+    if is_measured(row["status"]) and not args.images:
+        row.update(accuracy_note=not_measured(NO_DATASET if not args.data else DETECTION_ON_EDGETPU))
     if row.get("missing") and args.settings["require_device"]:
         raise BadInput(f"{reason(row['status'])} (benchmark.require_device is true)")
     return row
@@ -89,6 +92,9 @@ def run_settings(args):
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
+    # A classification split's test images feed the measurements; a detector's split (its mAP is
+    # the evaluate stage's) and no dataset: seeded inputs of the model's own shapes and types.
+    args.images = args.data if args.data and load_info(args.data).get("task", "classify") == "classify" else None
     rows = []
     identity = {"dataset": args.dataset, "model": args.model}
     metrics = json.loads(Path(args.metrics).read_text())["artifacts"] if args.metrics else {}

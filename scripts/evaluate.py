@@ -108,14 +108,39 @@ def unscored_metrics(args):
             "artifacts": {named.split("=", 1)[0]: {"accuracy": None, "not_evaluated": why} for named in args.tflite}}
 
 
+def detection_metrics(args, kind):
+    """metrics.json of a detector on a yolo-format split: the mAP of each .tflite (measure/detection.py)."""
+    from coralbuild.measure.detection import DECODED_HEADS, coco_map, detect_split
+    from coralbuild.measure.inference import load_interpreter
+
+    info = load_info(args.data)
+    metrics = {"test_examples": info["counts"]["images"], "classes": info["classes"], "input_range": list(args.input_range),
+               "versions": installed_versions(), "dataset_warnings": info.get("warnings", []), "artifacts": {}}
+    for named in args.tflite:
+        name, path = named.split("=", 1)
+        if kind not in DECODED_HEADS:
+            why = f"the mAP of a {kind} head is not computed (decoded: {', '.join(DECODED_HEADS)})"
+            metrics["artifacts"][name] = {"accuracy": None, "not_evaluated": why}
+            print(f"{name}: {not_measured(why)}")
+            continue
+        ground_truth, found = detect_split(load_interpreter(path), kind, args.data)
+        figures = coco_map(ground_truth, found)
+        metrics["artifacts"][name] = {"accuracy": None, **figures, "boxes": len(ground_truth["annotations"]),
+                                      "detections": len(found)}
+        print(f"{name}: mAP@0.5 {figures['map50']:.4f}, mAP@0.5:0.95 {figures['map50_95']:.4f} "
+              f"({len(found)} detections, {len(ground_truth['annotations'])} boxes in {metrics['test_examples']} images)")
+    return metrics
+
+
 @reports_bad_input
 def main(argv=None):
     args = parse_args(argv)
     from coralbuild.measure.inference import input_fits, load_interpreter, output_fits, predict_ranked
 
     facts = model_facts(args)
-    if args.data is None:
-        write_text(args.output, json.dumps({**row_identity(args), **facts, **unscored_metrics(args)}, indent=2) + "\n")
+    if args.data is None or args.task == "detect":
+        scored = unscored_metrics(args) if args.data is None else detection_metrics(args, facts["head"]["kind"])
+        write_text(args.output, json.dumps({**row_identity(args), **facts, **scored}, indent=2) + "\n")
         return
     split = load_split(args.data)
     images, labels = split["x_test"], split["y_test"]

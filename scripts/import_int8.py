@@ -7,7 +7,7 @@ import shutil
 
 from coralbuild.atomic import atomic_output, write_text
 from coralbuild.data.prepared import class_names
-from coralbuild.errors import reports_bad_input
+from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.tasks import DEFAULT_TASK, TASKS
 
 
@@ -26,13 +26,17 @@ def main(argv=None):
     # A classifier is fed and scored as it is; a detector or other model may keep float input and
     # output around its int8 body (Ultralytics' float-IO exports), as the compiler accepts.
     check_fully_integer(args.source, float_edge_tensors(args.source) if args.task != "classify" else ())
+    classes = class_names(args.data) if args.data else []
     if args.task == "detect":
         head = check_detector(args.source)
+        if classes and head["classes"] and head["classes"] != len(classes):
+            raise BadInput(f"{args.source}: the detector scores {head['classes']} classes, and its dataset "
+                           f"({args.data}) names {len(classes)}")
         print(f"{args.source}: detection head {head['kind']}"
               + (f", {head['classes']} classes, {head['anchors']} anchors" if head["anchors"] else ""))
     with atomic_output(args.output) as temporary:
         shutil.copyfile(args.source, temporary)
-    write_text(args.labels, "".join(f"{name}\n" for name in class_names(args.data)) if args.data else "")
+    write_text(args.labels, "".join(f"{name}\n" for name in classes))
     checked = "fully int8" if args.task == "classify" else "int8 (float input and output allowed)"
     print(f"{args.source}: {checked}; copied to {args.output}"
           + ("" if args.data else "; no dataset, so labels.txt is empty"))

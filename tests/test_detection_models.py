@@ -126,3 +126,165 @@ def test_a_detector_alone_is_measured_without_accuracy_and_described(tmp_path):
     assert summary.model_io == "in 1x320x320x3 float32; out 1x12x2100 float32; head ultralytics, 8 classes"
     prediction = json.loads((folder / "edgetpu_prediction.json").read_text())
     assert prediction["model"] == "yolo" and prediction["dataset"] == NO_DATASET
+
+
+# A yolo-format dataset of generated images with known boxes: (image size (w, h), boxes as
+# (class, x1, y1, x2, y2) in pixels). Sizes differ from the model input's aspect, so letterboxing pads.
+GENERATED = {
+    "a.png": ((80, 40), [(0, 10, 5, 30, 25), (1, 50, 10, 70, 35)]),
+    "b.png": ((48, 96), [(2, 8, 20, 40, 60)]),
+    "sub/c.png": ((64, 64), [(1, 16, 16, 48, 48)]),
+}
+NAMES = ["red", "green", "blue"]
+
+
+def write_yolo_dataset(root, names=NAMES, images=GENERATED, lines=None):
+    """data.yaml, images/val/... and labels/val/...; `lines` replaces one label file's text."""
+    from PIL import Image, ImageDraw
+
+    for name, ((width, height), boxes) in images.items():
+        image = Image.new("RGB", (width, height), (128, 128, 128))
+        for label, x1, y1, x2, y2 in boxes:
+            ImageDraw.Draw(image).rectangle([x1, y1, x2 - 1, y2 - 1], fill=[(220, 30, 30), (30, 220, 30), (30, 30, 220)][label])
+        (root / "images/val" / name).parent.mkdir(parents=True, exist_ok=True)
+        image.save(root / "images/val" / name)
+        label_path = (root / "labels/val" / name).with_suffix(".txt")
+        label_path.parent.mkdir(parents=True, exist_ok=True)
+        label_path.write_text("".join(f"{label} {(x1 + x2) / 2 / width} {(y1 + y2) / 2 / height} {(x2 - x1) / width} "
+                                      f"{(y2 - y1) / height}\n" for label, x1, y1, x2, y2 in boxes))
+    if lines is not None:
+        (root / "labels/val/a.txt").write_text(lines)
+    (root / "data.yaml").write_text(yaml.safe_dump({"path": ".", "val": "images/val", "names": dict(enumerate(names))}))
+    return root / "data.yaml"
+
+
+def prepare_yolo(tmp_path, **changes):
+    data_yaml = write_yolo_dataset(tmp_path / "dataset", **changes) if changes or not (tmp_path / "dataset").exists() \
+        else tmp_path / "dataset/data.yaml"
+    source = json.dumps({"data_yaml": str(data_yaml), "split": "val"})
+    return run_script("prepare_dataset.py", "--format", "yolo", "--source", source, "--settings", "{}",
+                      "--output", tmp_path / "data")
+
+
+def test_a_yolo_split_becomes_coco_ground_truth_in_pixels(tmp_path):
+    (tmp_path / "dataset").mkdir()
+    write_yolo_dataset(tmp_path / "dataset")
+    result = prepare_yolo(tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    truth = json.loads((tmp_path / "data/annotations.json").read_text())
+    assert [image["file_name"] for image in truth["images"]] == ["images/val/a.png", "images/val/b.png", "images/val/sub/c.png"]
+    assert [(image["width"], image["height"]) for image in truth["images"]] == [(80, 40), (48, 96), (64, 64)]
+    boxes = [(box["image_id"], box["category_id"], *np.round(box["bbox"], 6)) for box in truth["annotations"]]
+    assert boxes == [(0, 0, 10, 5, 20, 20), (0, 1, 50, 10, 20, 25), (1, 2, 8, 20, 32, 40), (2, 1, 16, 16, 32, 32)]
+    info = json.loads((tmp_path / "data/dataset.json").read_text())
+    assert info["classes"] == NAMES and info["task"] == "detect" and info["counts"] == {"images": 3, "boxes": 4}
+
+
+@pytest.mark.parametrize("lines, message", [
+    ("0 0.5 0.5 0.2\n", "a.txt, line 1: 4 fields, expected 5"),
+    ("0 0.5 0.5 0.2 0.2\n1 1.2 0.5 0.2 0.2\n", "a.txt, line 2: coordinates ['1.2', '0.5', '0.2', '0.2'] must lie in [0, 1]"),
+    ("3 0.5 0.5 0.2 0.2\n", "a.txt, line 1: class 3, and data.yaml names 3 classes (0 to 2)"),
+    ("zero 0.5 0.5 0.2 0.2\n", "a.txt, line 1: not a class index and four numbers"),
+])
+def test_a_bad_label_line_is_one_line_naming_file_and_line(tmp_path, lines, message):
+    (tmp_path / "dataset").mkdir()
+    result = prepare_yolo(tmp_path, lines=lines)
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert message in result.stderr and not (tmp_path / "data").exists()
+
+
+def test_a_data_yaml_naming_a_missing_folder_is_one_config_line(tmp_path):
+    (tmp_path / "dataset").mkdir()
+    data_yaml = write_yolo_dataset(tmp_path / "dataset")
+    data_yaml.write_text(yaml.safe_dump({"val": "images/missing", "names": NAMES}))
+    from coralbuild.data.formats import yolo
+
+    with pytest.raises(ConfigError, match=r"datasets.parts.path: .*data.yaml: `val: images/missing` names .*missing, "
+                                          "which is not a folder"):
+        yolo.check_config("parts", {"path": str(data_yaml)})
+
+
+class ConstantDetector:
+    """An interpreter stand-in whose Ultralytics-layout output, image after image, holds given
+    boxes (x1, y1, x2, y2 in the letterboxed input's pixels, class, score); the rest score 0."""
+
+    def __init__(self, per_image, size=64, classes=3, anchors=16):
+        self.per_image, self.size, self.classes, self.anchors, self.calls = per_image, size, classes, anchors, 0
+
+    def get_input_details(self):
+        return [{"index": 0, "shape": np.array([1, self.size, self.size, 3]), "dtype": np.float32, "quantization": (0.0, 0)}]
+
+    def get_output_details(self):
+        return [{"index": 1, "shape": np.array([1, 4 + self.classes, self.anchors]), "dtype": np.float32,
+                 "quantization": (0.0, 0)}]
+
+    def set_tensor(self, index, value):
+        assert value.shape == (1, self.size, self.size, 3) and 0 <= value.min() and value.max() <= 1
+
+    def invoke(self):
+        self.calls += 1
+
+    def get_tensor(self, index):
+        output = np.zeros((1, 4 + self.classes, self.anchors), dtype=np.float32)
+        for anchor, (x1, y1, x2, y2, label, score) in enumerate(self.per_image[self.calls - 1]):
+            output[0, :4, anchor] = np.array([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1]) / self.size
+            output[0, 4 + label, anchor] = score
+        return output
+
+
+def letterboxed(boxes, width, height, size=64, shift=0.0):
+    """Boxes of an image of width x height as they lie in its letterboxed size x size input,
+    each moved right by `shift` of its width."""
+    scale = min(size / width, size / height)
+    left, top = (size - round(width * scale)) // 2, (size - round(height * scale)) // 2
+    return [(x1 * scale + left + shift * (x2 - x1) * scale, y1 * scale + top, x2 * scale + left + shift * (x2 - x1) * scale,
+             y2 * scale + top, label, 0.9) for label, x1, y1, x2, y2 in boxes]
+
+
+@pytest.mark.parametrize("shift, map50, map50_95", [
+    (0.0, 1.0, 1.0),  # every box found where it is
+    # IoU (w - d) / (w + d) = 0.62 for a shift d = 0.2346 w: matched at IoU 0.5, 0.55 and 0.6 only.
+    (0.38 / 1.62, 1.0, 0.3),
+])
+def test_the_map_of_known_detections_through_letterbox_decoding_and_coco(tmp_path, shift, map50, map50_95):
+    from coralbuild.measure.detection import coco_map, detect_split
+
+    (tmp_path / "dataset").mkdir()
+    write_yolo_dataset(tmp_path / "dataset")
+    assert prepare_yolo(tmp_path).returncode == 0
+    detector = ConstantDetector([letterboxed(boxes, *size, shift=shift) for size, boxes in GENERATED.values()])
+    truth, found = detect_split(detector, "ultralytics", tmp_path / "data")
+    assert len(found) == 4 and detector.calls == 3
+    figures = coco_map(truth, found)
+    assert figures == pytest.approx({"map50": map50, "map50_95": map50_95}, abs=1e-6)
+
+
+def test_a_detector_on_its_yolo_dataset_gets_the_map_of_its_int8_model(tmp_path):
+    (tmp_path / "dataset").mkdir()
+    data_yaml = write_yolo_dataset(tmp_path / "dataset", names=[f"class{index}" for index in range(8)])
+    config = tmp_path / "detector.yaml"
+    config.write_text(yaml.safe_dump({
+        "datasets": {"shapes": {"format": "yolo", "path": str(data_yaml)}},
+        "models": {"yolo": {"source": str(FLOAT_IO), "task": "detect"}},
+        "compile": {"compiler": "off"},
+        "benchmark": {"devices": ["cpu"], "warmup": 1, "iterations": 3}}))
+    result = run_snakemake(tmp_path, "-s", str(PROJECT / "Snakefile"), "--configfile", str(config), "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    folder = tmp_path / "results/shapes/yolo"
+    assert (folder / "labels.txt").read_text().splitlines() == [f"class{index}" for index in range(8)]
+    figures = json.loads((folder / "metrics.json").read_text())["artifacts"]["int8"]
+    assert figures["boxes"] == 4 and {"map50", "map50_95", "detections"} <= set(figures)
+    row = pd.read_csv(tmp_path / "results/benchmark.csv").set_index("artifact").loc["int8"]
+    # The table carries the evaluate stage's mAP (this model was trained on other images: about 0 here).
+    assert (row.map50, row.map50_95) == pytest.approx((figures["map50"], figures["map50_95"]), abs=1e-5)
+    assert row.status == "measured" and not isinstance(row.accuracy_note, str)
+
+
+def test_a_detector_whose_classes_differ_from_its_dataset_is_refused(tmp_path):
+    (tmp_path / "dataset").mkdir()
+    write_yolo_dataset(tmp_path / "dataset")
+    assert prepare_yolo(tmp_path).returncode == 0
+    result = run_script("import_int8.py", "--source", FLOAT_IO, "--task", "detect", "--data", tmp_path / "data",
+                        "--output", tmp_path / "model_int8.tflite", "--labels", tmp_path / "labels.txt")
+    assert result.returncode == 1 and "the detector scores 8 classes, and its dataset" in result.stderr
+    assert "names 3" in result.stderr.strip().splitlines()[-1] and not (tmp_path / "model_int8.tflite").exists()

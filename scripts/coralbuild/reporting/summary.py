@@ -6,11 +6,15 @@ import pandas as pd
 from coralbuild.statuses import MEASURED
 
 ARTIFACT_ORDER = ["keras", "float32", "int8", "edgetpu"]
+DETECTION_FIGURES = ("map50", "map50_95")
 
 
 def summarize(table, metrics):
     """One row per dataset x model from the tidy table; `metrics` maps (dataset, model) to the
     model's metrics.json (the Keras model's figures and the dataset's warnings)."""
+    # A detector's mAP columns only in runs that measured one.
+    measured_map = any(column in table and table[column].notna().any() for column in DETECTION_FIGURES)
+    figures = ("accuracy", "balanced_accuracy") + (DETECTION_FIGURES if measured_map else ())
     rows = []
     for (dataset, model), group in table.groupby(["dataset", "model"], sort=True):
         evaluated = metrics.get((dataset, model), {})
@@ -24,7 +28,7 @@ def summarize(table, metrics):
                 continue
             measured = of_artifact[of_artifact.status == MEASURED]
             row[f"{artifact}_size_bytes"] = _first(of_artifact.size_bytes)
-            for figure in ("accuracy", "balanced_accuracy"):
+            for figure in figures:
                 row[f"{artifact}_{figure}"] = _first(measured[figure])
             for device_row in of_artifact.itertuples():
                 value = device_row.median_ms if device_row.status == MEASURED else device_row.status

@@ -41,7 +41,7 @@ def read_metrics(paths):
 
 MEASUREMENT_COLUMNS = [
     "dataset", "model", "artifact", "device", "status", "size_bytes", "accuracy", "balanced_accuracy",
-    "accuracy_note", "agreement", "agreement_reference", "threads", "warmup", "iterations", "load_ms", "first_invoke_ms",
+    "map50", "map50_95", "accuracy_note", "agreement", "agreement_reference", "threads", "warmup", "iterations", "load_ms", "first_invoke_ms",
     "median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "max_ms", "std_ms", "throughput_per_s",
     "device_name", "host_cpu", "python_version", "interpreter", "edgetpu_runtime", "edgetpu_access",
 ]

@@ -1,0 +1,131 @@
+"""A detector's mAP on a yolo-format split (data/formats/yolo.py), as Ultralytics' `val` measures
+it: each image letterboxed to the model's input (grey padding 114, aspect kept), the head's output
+decoded as its exporter lays it out (measure/model_io.py), per-class non-maximum suppression
+(TensorFlow's) at IoU 0.7 keeping up to 300 boxes of confidence 0.001 and above, and COCO's mAP
+(pycocotools' COCOeval) at IoU 0.5 and averaged over 0.5:0.95.
+
+Heads decoded: `ultralytics` (YOLOv5u / v8 / 11: (1, 4 + classes, anchors), boxes centre x, y,
+width, height normalised to the input size, as their TFLite and Edge TPU exports write them, or in
+input pixels, told apart by their range; class scores after the sigmoid) and `yolov5` (the yolov5
+repository's (1, anchors, 5 + classes): boxes as above, objectness times class score). An SSD's
+TFLite_Detection_PostProcess output is not scored.
+"""
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+CONFIDENCE = 0.001
+IOU = 0.7
+MAX_DETECTIONS = 300
+PAD = 114
+DECODED_HEADS = ("ultralytics", "yolov5")
+
+
+def letterbox(image, height, width):
+    """`image` (a PIL image) scaled to fit height x width, centred on grey: (uint8 array, scale, (left, top))."""
+    from PIL import Image
+
+    scale = min(height / image.height, width / image.width)
+    resized = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                          Image.BILINEAR)
+    left, top = (width - resized.width) // 2, (height - resized.height) // 2
+    canvas = Image.new("RGB", (width, height), (PAD, PAD, PAD))
+    canvas.paste(resized, (left, top))
+    return np.asarray(canvas), scale, (left, top)
+
+
+def model_input(detail, pixels):
+    """Letterboxed uint8 pixels as the model takes them: 0..1 floats, quantized where the input is."""
+    values = pixels[np.newaxis].astype(np.float32) / 255.0
+    if detail["dtype"] == np.float32:
+        return values
+    scale, zero_point = detail["quantization"]
+    info = np.iinfo(detail["dtype"])
+    return np.clip(np.round(values / scale + zero_point), info.min, info.max).astype(detail["dtype"])
+
+
+def dequantized(detail, values):
+    scale, zero_point = detail["quantization"]
+    values = values.astype(np.float32)
+    return (values - zero_point) * scale if scale else values
+
+
+def decode(kind, output, height, width):
+    """(boxes x1, y1, x2, y2 in input pixels, scores, classes) of every anchor of one image's output."""
+    rows = output.T if kind == "ultralytics" else output  # one row per anchor
+    xywh = rows[:, :4]
+    if kind == "ultralytics":
+        scores = rows[:, 4:]
+    else:
+        scores = rows[:, 5:] * rows[:, 4:5]
+    if np.abs(xywh).max(initial=0) <= 2.0:  # normalised to the input size
+        xywh = xywh * np.array([width, height, width, height], dtype=np.float32)
+    classes = scores.argmax(axis=1)
+    best = scores[np.arange(len(scores)), classes]
+    boxes = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], axis=1)
+    return boxes, best, classes
+
+
+def suppress(boxes, scores, classes):
+    """Indices kept by per-class NMS (boxes of different classes shifted apart, as Ultralytics does)."""
+    import tensorflow as tf
+
+    keep = scores >= CONFIDENCE
+    if not keep.any():
+        return np.array([], dtype=np.int64)
+    candidates = np.flatnonzero(keep)
+    offset = classes[candidates, None].astype(np.float32) * (np.abs(boxes).max() + 1.0)
+    shifted = boxes[candidates] + offset
+    # TensorFlow wants y1, x1, y2, x2.
+    chosen = tf.image.non_max_suppression(shifted[:, [1, 0, 3, 2]], scores[candidates], MAX_DETECTIONS, IOU).numpy()
+    return candidates[chosen]
+
+
+def detect_split(interpreter, kind, data_folder):
+    """COCO detections of the model on every image of the prepared split."""
+    from PIL import Image
+
+    info = json.loads((Path(data_folder) / "dataset.json").read_text())
+    ground_truth = json.loads((Path(data_folder) / "annotations.json").read_text())
+    detail = interpreter.get_input_details()[0]
+    output = interpreter.get_output_details()[0]
+    height, width = (int(n) for n in detail["shape"][1:3])
+    found = []
+    for image in ground_truth["images"]:
+        with Image.open(Path(info["images_root"]) / image["file_name"]) as opened:
+            pixels, scale, (left, top) = letterbox(opened, height, width)
+        interpreter.set_tensor(detail["index"], model_input(detail, pixels))
+        interpreter.invoke()
+        boxes, scores, classes = decode(kind, dequantized(output, interpreter.get_tensor(output["index"])[0]),
+                                        height, width)
+        for index in suppress(boxes, scores, classes):
+            x1, y1, x2, y2 = (boxes[index] - [left, top, left, top]) / scale
+            x1, x2 = np.clip([x1, x2], 0, image["width"])
+            y1, y2 = np.clip([y1, y2], 0, image["height"])
+            found.append({"image_id": image["id"], "category_id": int(classes[index]),
+                          "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)], "score": float(scores[index])})
+    return ground_truth, found
+
+
+def coco_map(ground_truth, detections):
+    """{"map50", "map50_95"} of `detections` against `ground_truth` (both COCO dicts), by
+    pycocotools; 0 for both when nothing was detected."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    if not detections:
+        return {"map50": 0.0, "map50_95": 0.0}
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
+        truth = COCO()
+        truth.dataset = json.loads(json.dumps(ground_truth))
+        truth.createIndex()
+        evaluation = COCOeval(truth, truth.loadRes(detections), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    # stats[0]: AP at IoU 0.5:0.95, stats[1]: at 0.5 (all areas, 100 detections per image).
+    return {"map50": max(0.0, float(evaluation.stats[1])), "map50_95": max(0.0, float(evaluation.stats[0]))}
