@@ -69,6 +69,7 @@ def check_config(config):
     validating fills in the schema's defaults of the sections and keys it leaves out."""
     try:
         wf.check_registered_names(config)
+        wf.check_reserved_names(config)
         wf.validate_config(config, Path(workflow.basedir) / "config/schema.yaml")
         wf.check_devices(config["benchmark"]["devices"])
         wf.check_dataset_sources(config["datasets"])

@@ -19,7 +19,7 @@ from coralbuild.reporting.table import add_row_identity, row_identity
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="an int8 .tflite (the compiler's input)")
-    parser.add_argument("--min-runtime-version", type=int, default=14,
+    parser.add_argument("--min-runtime-version", type=int, default=14, choices=range(10, 15), metavar="10..14",
                         help="the compiler's -m (default 14, compiler 16's own default)")
     parser.add_argument("--multiple-subgraphs", action="store_true", help="as the compiler's -a")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -81,6 +81,12 @@ def code_digest(script):
     return run_path(f"code/{script}.sha256")
 
 
+# Folder names the layout gives to the run and to each dataset, beside the datasets' and models'
+# own folders: no dataset and no model may take one (workflow.check_reserved_names).
+RUN_FOLDERS = ("logs", "benchmarks", "code", "plots", "comparison")
+DATASET_FOLDERS = ("data", "downloads", "logs", "benchmarks")
+
+
 # The compiled model, in the compile folder `edgetpu/` (named as edgetpu_compiler names it), and
 # where each artifact a results row measures lives in its model's folder.
 COMPILED_MODEL = "model_int8_edgetpu.tflite"

@@ -4,6 +4,7 @@ Imported while Snakemake builds the DAG, so it must stay light: no TensorFlow.
 """
 
 import copy
+import math
 import os
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format
 from coralbuild.defaults import load_schema
 from coralbuild.errors import ConfigError
-from coralbuild.layout import BENCHMARK_TABLE, NO_DATASET, benchmark_table_candidates
+from coralbuild.layout import BENCHMARK_TABLE, DATASET_FOLDERS, NO_DATASET, RUN_FOLDERS, benchmark_table_candidates
 from coralbuild.measure.targets import known_devices, target_of
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
@@ -44,11 +45,24 @@ def validate_config(config, schema_path):
                     instance[key] = copy.deepcopy(subschema["default"])
         yield from check_properties(validator, properties, instance, schema)
 
+    _check_finite(config, [])
     schema = load_schema(schema_path)
     try:
         validators.extend(Draft202012Validator, {"properties": fill_then_check})(schema).validate(config)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None
+
+
+def _check_finite(value, path):
+    """No NaN or infinity anywhere (YAML's .nan and .inf pass every JSON Schema bound)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"invalid config at {'.'.join(map(str, path)) or '(top level)'}: {value} is not a finite number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, [*path, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_finite(item, [*path, index])
 
 
 def check_registered_names(config):
@@ -62,6 +76,16 @@ def check_registered_names(config):
             if isinstance(value, str) and value not in registry:
                 raise ConfigError(f"invalid config at {section}.{name}.{key}: unknown {key} {value!r} "
                                   f"(known: {', '.join(sorted(registry))})")
+
+
+def check_reserved_names(config):
+    """No dataset named as a folder of the run (results/plots/), no model as a folder of a
+    dataset (results/<dataset>/data/): their outputs would land in each other's."""
+    for section, reserved, beside in (("datasets", RUN_FOLDERS, "results/"), ("models", DATASET_FOLDERS, "results/<dataset>/")):
+        for name in config.get(section) or {}:
+            if name in reserved:
+                raise ConfigError(f"invalid config at {section}.{name}: {name!r} is a folder the workflow writes in "
+                                  f"{beside} ({', '.join(reserved)}); choose another name")
 
 
 def check_devices(devices):

@@ -1,0 +1,98 @@
+"""Config values past what the code can hold are one line naming the key, before any job: every
+number anywhere NaN or infinite, bounds in the schema, compiler options the workflow does not
+understand, and names the results layout reserves. Generated over the default config's keys
+where they are a class (every numeric value), listed where they are the issue's cases."""
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import PROJECT, run_script
+from coralbuild.errors import ConfigError
+from coralbuild.layout import DATASET_FOLDERS, RUN_FOLDERS
+from coralbuild.workflow import check_reserved_names, validate_config
+
+SCHEMA = PROJECT / "config/schema.yaml"
+DEFAULT = yaml.safe_load((PROJECT / "config/config.yaml").read_text())
+
+
+def numeric_leaves(value, path=()):
+    """Every (path, number) of a config, nested ones too."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from numeric_leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from numeric_leaves(item, (*path, index))
+
+
+def with_value(path, value, config=DEFAULT):
+    changed = copy.deepcopy(config)
+    target = changed
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return changed
+
+
+def error_of(config):
+    with pytest.raises(ConfigError) as raised:
+        validate_config(config, SCHEMA)
+    return str(raised.value)
+
+
+LEAVES = list(numeric_leaves(DEFAULT))
+
+
+def test_the_default_config_has_numbers_to_try():
+    assert len(LEAVES) >= 15
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=["nan", "inf", "-inf"])
+def test_a_number_that_is_not_finite_names_its_key_wherever_it_is(value):
+    for path, _ in LEAVES:
+        where = ".".join(map(str, path))
+        assert error_of(with_value(path, value)) == f"invalid config at {where}: {value} is not a finite number"
+
+
+@pytest.mark.parametrize("path, value", [
+    (("train", "seed"), 2**32),
+    (("datasets", "mnist", "seed"), 2**32),
+    (("train", "learning_rate"), 100.0),
+    (("benchmark", "timeout_s"), 10**10),
+    (("compile", "timeout_s"), 10**10),
+    (("benchmark", "threads"), 1_000_000),
+    (("benchmark", "iterations"), 10**9),
+    (("benchmark", "warmup"), 10**9),
+    (("compile", "min_runtime_version"), -5),
+])
+def test_a_value_past_its_bound_names_its_key(path, value):
+    assert error_of(with_value(path, value)).startswith(f"invalid config at {'.'.join(path)}: {value}")
+
+
+@pytest.mark.parametrize("options", [["--out_dir=/somewhere"], ["-o", "/tmp"], ["-n", "2"], ["-i", "x"], ["-m", "10"]])
+def test_only_compiler_options_the_workflow_understands_pass(options):
+    assert error_of(with_value(("compile", "extra_args"), options)).startswith("invalid config at compile.extra_args.0: ")
+
+
+def test_the_understood_compiler_options_pass():
+    validate_config(with_value(("compile", "extra_args"), ["-a", "-s"]), SCHEMA)
+
+
+@pytest.mark.parametrize("section, name", [("models", name) for name in DATASET_FOLDERS]
+                         + [("datasets", name) for name in RUN_FOLDERS])
+def test_a_name_the_layout_uses_for_its_own_folders_is_refused(section, name):
+    config = copy.deepcopy(DEFAULT)
+    config[section][name] = next(iter(config[section].values()))
+    with pytest.raises(ConfigError, match=f"invalid config at {section}.{name}: '{name}' is a folder the workflow writes"):
+        check_reserved_names(config)
+
+
+def test_the_prediction_cli_refuses_a_runtime_version_that_does_not_exist():
+    result = run_script("predict_edgetpu.py", PROJECT / "tests/data/cnn_int8.tflite", "--min-runtime-version", "-5")
+    assert result.returncode == 2 and "argument --min-runtime-version: invalid choice: -5" in result.stderr
