@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from coralbuild.atomic import atomic_output, write_text
+from coralbuild.data.labels import labels_text
 from coralbuild.data.prepared import class_names, load_split
 from coralbuild.defaults import with_defaults
 from coralbuild.errors import reports_bad_input
@@ -44,6 +45,8 @@ def main(argv=None):
     args = parse_args(argv)
     from coralbuild.models.conversion import convert_float32, convert_int8
 
+    labels = labels_text(class_names(args.data)) if args.labels else None  # checked before anything is written
+
     if args.kind == "float32":
         model = convert_float32(args.saved_model)
     else:
@@ -54,8 +57,8 @@ def main(argv=None):
     with atomic_output(args.output) as temporary:
         temporary.write_bytes(model)
     print(f"wrote {args.output}: {len(model)} bytes")
-    if args.labels:
-        write_text(args.labels, "".join(f"{name}\n" for name in class_names(args.data)))
+    if labels is not None:
+        write_text(args.labels, labels)
 
 
 if __name__ == "__main__":

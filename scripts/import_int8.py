@@ -6,6 +6,7 @@ import argparse
 import shutil
 
 from coralbuild.atomic import atomic_output, write_text
+from coralbuild.data.labels import labels_text
 from coralbuild.data.prepared import class_names
 from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.tasks import DEFAULT_TASK, TASKS
@@ -27,6 +28,7 @@ def main(argv=None):
     # output around its int8 body (Ultralytics' float-IO exports), as the compiler accepts.
     check_fully_integer(args.source, float_edge_tensors(args.source) if args.task != "classify" else ())
     classes = class_names(args.data) if args.data else []
+    labels = labels_text(classes)  # a name labels.txt cannot carry stops the job before it writes
     if args.task == "detect":
         head = check_detector(args.source)
         if classes and head["classes"] and head["classes"] != len(classes):
@@ -36,7 +38,7 @@ def main(argv=None):
               + (f", {head['classes']} classes, {head['anchors']} anchors" if head["anchors"] else ""))
     with atomic_output(args.output) as temporary:
         shutil.copyfile(args.source, temporary)
-    write_text(args.labels, "".join(f"{name}\n" for name in classes))
+    write_text(args.labels, labels)
     checked = "fully int8" if args.task == "classify" else "int8 (float input and output allowed)"
     print(f"{args.source}: {checked}; copied to {args.output}"
           + ("" if args.data else "; no dataset, so labels.txt is empty"))

@@ -271,7 +271,7 @@ def test_a_detector_on_its_yolo_dataset_gets_the_map_of_its_int8_model(tmp_path)
     result = run_snakemake(tmp_path, "-s", str(PROJECT / "Snakefile"), "--configfile", str(config), "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     folder = tmp_path / "results/shapes/yolo"
-    assert (folder / "labels.txt").read_text().splitlines() == [f"class{index}" for index in range(8)]
+    assert (folder / "labels.txt").read_text().splitlines() == [f"{index} class{index}" for index in range(8)]
     figures = json.loads((folder / "metrics.json").read_text())["artifacts"]["int8"]
     assert figures["boxes"] == 4 and {"map50", "map50_95", "detections"} <= set(figures)
     row = pd.read_csv(tmp_path / "results/benchmark.csv").set_index("artifact").loc["int8"]

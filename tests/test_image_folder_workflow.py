@@ -170,7 +170,7 @@ def test_classes_with_few_validation_and_test_images_are_warnings_in_the_log_and
 def test_every_model_has_labels_and_metrics_with_the_class_names(photo_run):
     for dataset, model in [("photos", name) for name in PHOTOS_MODELS] + [("split", "mine")]:
         folder = photo_run / "results" / dataset / model
-        assert (folder / "labels.txt").read_text() == "blue\ngreen\nred\n"
+        assert (folder / "labels.txt").read_text() == "0 blue\n1 green\n2 red\n"
         assert json.loads((folder / "metrics.json").read_text())["classes"] == ["blue", "green", "red"]
     # `datasets: [photos]` keeps the others to photos; `mine`, without it, runs on every dataset.
     assert {folder.name for folder in (photo_run / "results/split").iterdir() if (folder / "metrics.json").exists()} == {"mine"}

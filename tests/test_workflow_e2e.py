@@ -68,7 +68,7 @@ def test_every_artifact_is_made(tiny_run):
                      "metrics.json", "benchmark_cpu.csv", "benchmark_edgetpu.csv", "saved_model/saved_model.pb"):
             assert (folder / name).is_file(), name
         assert len(pd.read_csv(folder / "history.csv")) == 1  # one epoch
-        assert (folder / "labels.txt").read_text().splitlines() == [str(digit) for digit in range(10)]
+        assert (folder / "labels.txt").read_text().splitlines() == [f"{digit} {digit}" for digit in range(10)]
         assert (folder / "model_int8.tflite").stat().st_size < 0.3 * (folder / "model_float32.tflite").stat().st_size
         for rule in PER_MODEL_JOBS:
             assert (folder / "logs" / f"{rule}.log").is_file()

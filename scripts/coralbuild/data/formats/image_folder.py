@@ -27,6 +27,7 @@ import numpy as np
 
 from coralbuild.atomic import write_text
 from coralbuild.data.images import CHANNELS, is_image_name, read_image_file
+from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import save_labels, source_listing, write_images, write_info
 from coralbuild.data.split import assign_splits, few_images_warnings
 from coralbuild.errors import BadInput, ConfigError
@@ -73,6 +74,10 @@ class Scan:
         classes = sorted(entry.name for entry in entries if entry.is_dir() and not entry.name.startswith("."))
         if not classes:
             raise BadInput(f"{folder}: no class folders (expected <class>/<image> inside)")
+        for name in classes:
+            why = unwritable(name)
+            if why:
+                raise BadInput(f"{folder / name}: the class name cannot be written to labels.txt ({why}); rename the folder")
         return classes
 
     def _scan_classes(self, folder):

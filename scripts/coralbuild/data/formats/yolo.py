@@ -22,6 +22,7 @@ import yaml
 from coralbuild.atomic import write_text
 from coralbuild.data.formats.image_folder import planned_folder_sha256
 from coralbuild.data.images import is_image_name
+from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import INFO_FILE
 from coralbuild.errors import BadInput, ConfigError
 
@@ -46,6 +47,9 @@ def read_data_yaml(path):
         names = [names[index] for index in range(len(names))]
     if not isinstance(names, list) or not names or not all(isinstance(name, str) and name for name in names):
         raise BadInput(f"{path}: `names` must list the class names (or map 0, 1, ... to them)")
+    for name in names:
+        if unwritable(name):
+            raise BadInput(f"{path}: class name {name!r} cannot be written to labels.txt ({unwritable(name)})")
     root = path.parent / str(data.get("path") or ".")
     return names, root, data
 
