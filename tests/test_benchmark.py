@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import MNIST, PROJECT, run_script, write_prepared
+from conftest import MNIST, PROJECT, SCRIPTS, run_script, write_prepared
 from coralbuild.data.idx_reader import read_idx
 from coralbuild.reporting.table import MEASUREMENT_COLUMNS
 
@@ -267,15 +267,28 @@ def test_a_failing_reference_run_keeps_the_measured_figures(tmp_path, data):
     assert row["agreement_reference"].startswith(f"failed: the int8 reference run on the CPU: {broken}")
 
 
-def test_a_reference_run_that_hangs_keeps_the_measured_figures(tmp_path, data):
-    """The reference is a named pipe nobody writes: reading it blocks until the timeout kills the child."""
+def test_a_reference_run_that_hangs_keeps_the_measured_figures(tmp_path, data, monkeypatch):
+    """The reference's loading hangs (a sitecustomize in the child's path makes it sleep) until
+    the timeout kills the child. (A FIFO no longer hangs: the readers refuse anything but files.)"""
     from coralbuild.measure.measurement import measure_in_child
 
-    pipe = tmp_path / "reference.tflite"
-    os.mkfifo(pipe)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import time\n"
+        "import coralbuild.measure.inference as inference\n"
+        "original = inference.load_interpreter\n"
+        "def hanging(path, *args, **kwargs):\n"
+        "    if str(path).endswith('reference.tflite'):\n"
+        "        time.sleep(3600)\n"
+        "    return original(path, *args, **kwargs)\n"
+        "inference.load_interpreter = hanging\n")
+    monkeypatch.setenv("PYTHONPATH", f"{hook}{os.pathsep}{SCRIPTS}")
+    reference = tmp_path / "reference.tflite"
+    reference.write_bytes((PROJECT / "tests/data/cnn_int8.tflite").read_bytes())
     # The measurement before the reference takes well under a second (the failing reference's test
     # above, all included): 8 s leaves it room on a busy machine, and is all this test waits.
-    row = measure_in_child(reference_request(data, pipe), timeout_s=8)
+    row = measure_in_child(reference_request(data, reference), timeout_s=8)
     assert row["status"] == "measured" and row["median_ms"] > 0 and row.get("agreement") is None
     assert row["agreement_reference"] == ("failed: the int8 reference run on the CPU did not finish: "
                                           "the measurement did not finish within 8 s (benchmark.timeout_s)")

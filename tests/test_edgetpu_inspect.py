@@ -154,4 +154,4 @@ def test_a_mistyped_path_gets_one_line_naming_it(tmp_path):
     missing = tmp_path / "missing_edgetpu.tflite"
     for args in ([missing], [pair("split_concat")[0], "--source", missing]):
         result = run_script("inspect_edgetpu.py", *args)
-        assert result.returncode == 1 and result.stderr == f"error: {missing}: cannot read (No such file or directory)\n"
+        assert result.returncode == 1 and result.stderr == f"error: {missing}: file not found\n"

@@ -310,7 +310,7 @@ def test_an_op_missing_an_input_it_needs_is_reported_not_misread(tmp_path):
 
 def test_a_mistyped_path_gets_one_line_naming_it(tmp_path):
     result = run_script("predict_edgetpu.py", tmp_path / "mistyped.tflite", "--json")
-    assert result.returncode == 1 and result.stderr == f"error: {tmp_path / 'mistyped.tflite'}: cannot read (No such file or directory)\n"
+    assert result.returncode == 1 and result.stderr == f"error: {tmp_path / 'mistyped.tflite'}: file not found\n"
 
 
 YOLO = PROJECT / "tests/data/yolo"

@@ -15,7 +15,8 @@ PACKAGE = SCRIPTS / "coralbuild"
 # Lowest first. A module may import its own unit and any unit of a lower layer; the domain units
 # (one layer) do not import each other.
 LAYERS = [
-    {"errors", "atomic", "statuses", "layout", "defaults", "code_digest", "tasks"},  # foundation: no domain knowledge
+    {"errors"},  # the one-line error every layer raises
+    {"atomic", "inputs", "statuses", "layout", "defaults", "code_digest", "tasks"},  # foundation: no domain knowledge
     {"data", "models", "edgetpu"},  # the domain: datasets, networks, the Edge TPU compiler and placement
     {"measure"},  # running models on data (CPU, Edge TPU)
     {"stages"},  # the stage table: what each rule runs and reads

@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from coralbuild.errors import BadInput
+
 
 @contextlib.contextmanager
 def atomic_output(final_path, directory=False):
@@ -20,7 +22,12 @@ def atomic_output(final_path, directory=False):
     are removed first: only one job at a time writes a given output.
     """
     final_path = Path(final_path)
-    final_path.parent.mkdir(parents=True, exist_ok=True)
+    if final_path.is_dir() and not directory:
+        raise BadInput(f"{final_path}: a folder; give the path of the file to write")
+    try:
+        final_path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise BadInput(f"{final_path}: cannot be written, a file is in the way of its folder") from None
     prefix = f".{final_path.name}.tmp-"
     remove_leftover_temporaries(final_path.parent, prefix)
     if directory:

@@ -12,9 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from coralbuild.errors import BadInput
+from coralbuild.inputs import regular_file
 
 UNSIGNED_BYTE = 0x08
 HEADER_BYTES = 4
+# The largest IDX file, and data, read (4 GiB; MNIST's training images are 47 MB): the data is
+# read into memory whole.
+IDX_BYTES = 4 * 2**30
 
 
 def read_idx(path, expected_ndim, expected_sha256=None):
@@ -36,15 +40,28 @@ def read_idx(path, expected_ndim, expected_sha256=None):
 
 
 def _read_content(path):
-    if not path.is_file():
-        raise BadInput(f"{path}: file not found")
-    raw = path.read_bytes()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
+    """The uncompressed content, read no further than its header declares (plus one byte, to see
+    a surplus): a gzip of 10 GiB of zeros is not decompressed past its header's claim."""
+    regular_file(path, IDX_BYTES, "IDX file")
     try:
-        return gzip.decompress(raw)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        with _open(path) as handle:
+            header = handle.read(HEADER_BYTES)
+            dimensions = handle.read(4 * header[3]) if len(header) == HEADER_BYTES else b""
+            shape = [int.from_bytes(dimensions[i:i + 4], "big") for i in range(0, len(dimensions) - 3, 4)]
+            declared = int(np.prod(shape, dtype=np.int64)) if shape else 0
+            if declared > IDX_BYTES:
+                raise BadInput(f"{path}: its header declares {declared:,} bytes of data, more than an IDX file "
+                               f"this workflow reads ({IDX_BYTES:,})")
+            return header + dimensions + handle.read(declared + 1)
+    except (OSError, EOFError, zlib.error) as error:
         raise BadInput(f"{path}: truncated or corrupt gzip data ({error})") from None
+
+
+def _open(path):
+    """The file, through gzip when it starts with gzip's magic bytes."""
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
 def _parse(path, content, expected_ndim):
@@ -75,9 +92,9 @@ def _parse(path, content, expected_ndim):
 
 def read_idx_shape(path):
     """The shape an IDX file declares in its header, reading only the header."""
-    path = Path(path)
+    path = Path(regular_file(Path(path), IDX_BYTES, "IDX file"))
     try:
-        with (gzip.open(path) if path.read_bytes()[:2] == b"\x1f\x8b" else open(path, "rb")) as handle:
+        with _open(path) as handle:
             header = handle.read(HEADER_BYTES + 4 * 3)
     except (OSError, EOFError, zlib.error) as error:
         raise BadInput(f"{path}: unreadable ({error})") from None

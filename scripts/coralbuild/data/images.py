@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from coralbuild.errors import BadInput, first_line
+from coralbuild.inputs import IMAGE_BYTES, regular_file
 
 # Extensions read as images, compared in lower case; any other file is skipped and counted.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -30,6 +31,7 @@ def is_image_name(name):
 def read_image_file(path, size, color):
     """(sha256 of the file, its pixels as uint8 (height, width, channels)); BadInput names the
     file when it is unreadable or not a decodable image."""
+    regular_file(path, IMAGE_BYTES, "image")
     try:
         with open(path, "rb") as handle:
             content = handle.read()

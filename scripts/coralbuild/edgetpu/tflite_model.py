@@ -11,6 +11,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from coralbuild.errors import BadInput
+from coralbuild.inputs import MODEL_BYTES, regular_file
 
 
 def _enum_names(enum):
@@ -70,7 +71,7 @@ class TFLiteModel:
 
 def read_tflite(path):
     """The main subgraph of the .tflite at `path`, or BadInput if it is not a TFLite model."""
-    path = Path(path)
+    path = Path(regular_file(Path(path), MODEL_BYTES, ".tflite model"))
     try:
         data = path.read_bytes()
     except OSError as error:  # a mistyped path, a folder, no permission: the user's to fix

@@ -10,11 +10,13 @@ except ImportError:
     from tflite_runtime.interpreter import Interpreter, load_delegate  # noqa: F401
 
 from coralbuild.errors import BadInput, first_line
+from coralbuild.inputs import MODEL_BYTES, regular_file
 from coralbuild.measure.classification import ranked_classes
 from coralbuild.models.preprocessing import to_model_input, to_quantized_input
 
 
 def load_interpreter(path, threads=1, delegates=None):
+    regular_file(path, MODEL_BYTES, ".tflite model")
     try:
         interpreter = Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
         interpreter.allocate_tensors()

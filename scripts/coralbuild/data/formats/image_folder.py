@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import save_labels, source_listing, write_images, write_info
 from coralbuild.data.split import assign_splits, few_images_warnings
 from coralbuild.errors import BadInput, ConfigError
+from coralbuild.inputs import IMAGE_BYTES, regular_file
 
 # The split each top-level folder name stands for; any one of them makes the split layout.
 SPLIT_FOLDERS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
@@ -251,6 +253,8 @@ def planned_folder_sha256(scan, cache_folder):
         full = os.path.join(root, path)  # not pathlib: ten times the cost, for every image of every plan
         try:
             info = os.stat(full)
+            if not stat.S_ISREG(info.st_mode):  # a FIFO named .jpg would hang the hash below
+                regular_file(full, IMAGE_BYTES, "image")
             stamp = f"{info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
             known = recorded.get(path)
             unchanged = isinstance(known, list) and len(known) == 2 and known[0] == stamp

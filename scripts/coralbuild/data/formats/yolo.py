@@ -25,6 +25,7 @@ from coralbuild.data.images import is_image_name
 from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import INFO_FILE
 from coralbuild.errors import BadInput, ConfigError
+from coralbuild.inputs import IMAGE_BYTES, LABEL_BYTES, regular_file
 
 ANNOTATIONS_FILE = "annotations.json"
 DIGEST_CACHE = Path(".snakemake/coralbuild/yolo_sha256")
@@ -89,10 +90,10 @@ def label_file(image):
 def read_labels(path, classes):
     """[(class, x_center, y_center, width, height), ...] of one label file, or BadInput naming the
     file, the line and what is wrong with it."""
-    if not path.is_file():
+    if not path.exists():
         return []
     boxes = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(Path(regular_file(path, LABEL_BYTES, "label file")).read_text().splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
@@ -171,7 +172,7 @@ def prepare(settings, source, folder, threads):
                                                             for index, name in enumerate(classes)]}
     for image_id, (image, label) in enumerate(zip(images, labels, strict=True)):
         try:
-            with Image.open(root / image) as opened:
+            with Image.open(regular_file(root / image, IMAGE_BYTES, "image")) as opened:
                 width, height = opened.size
         except (OSError, ValueError) as error:
             raise BadInput(f"{root / image}: not a readable image ({error})") from None
