@@ -132,3 +132,14 @@ def test_idx_preparation_is_byte_identical(tmp_path):
     names = sorted(path.name for path in first.iterdir())
     assert names == sorted(path.name for path in second.iterdir())
     assert all((first / name).read_bytes() == (second / name).read_bytes() for name in names)
+
+
+def test_an_idx_dataset_whose_training_labels_are_one_class_is_refused(tmp_path):
+    """Every prediction of a one-class model is right: 100% would be a figure, not a model."""
+    source, sha256, _, _ = write_idx_dataset(tmp_path, classes=1)
+    settings = {"sha256": sha256, "validation_size": 5, "seed": 0}
+    result = run_script("prepare_dataset.py", "--format", "idx", "--source", json.dumps(source),
+                        "--settings", json.dumps(settings), "--output", tmp_path / "data")
+    assert result.returncode == 1 and not (tmp_path / "data").exists()
+    assert result.stderr.strip().splitlines()[-1] == (f"error: {source['train_labels']}: every training label is 0; "
+                                                      "a classifier needs at least two classes")

@@ -136,3 +136,14 @@ def test_the_cosine_schedule_falls_from_the_learning_rate_to_zero_over_a_phase()
     assert learning_rate({**SETTINGS, "learning_rate_schedule": "constant"}, 100) == SETTINGS["learning_rate"]
     # A phase of its own rate (fine-tuning) decays from that rate.
     assert float(learning_rate({**SETTINGS, "learning_rate": 0.01}, 100, rate=0.001)(0)) == pytest.approx(0.001)
+
+
+def test_a_loss_that_is_not_finite_stops_the_training_naming_the_epoch(tmp_path):
+    """A learning rate far too high trains to NaN: an error, not a model whose rows say measured."""
+    from coralbuild.errors import BadInput
+    from coralbuild.models.training import TrainingState
+
+    state = TrainingState(tmp_path / "state.npz", "inputs-3", "last")
+    with pytest.raises(BadInput, match=r"the training loss became nan in epoch 3 \(train phase\): lower train.learning_rate"):
+        state.on_epoch_end(2, {"loss": float("nan"), "accuracy": 0.1})
+    assert state.history == [] and not (tmp_path / "state.npz").exists()

@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from coralbuild.atomic import atomic_output
 from coralbuild.defaults import with_defaults
+from coralbuild.errors import BadInput
 from coralbuild.models.augmentation import augment, is_active
 from coralbuild.models.input_range import UNIT_RANGE
 from coralbuild.models.preprocessing import to_model_input
@@ -256,6 +257,9 @@ class TrainingState(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, "phase": self.phase or "train",
                **{name: float(value) for name, value in (logs or {}).items()}}
+        if not np.isfinite(row.get("loss", 0.0)):  # stops before the epoch is kept: no NaN model is measured
+            raise BadInput(f"the training loss became {row['loss']} in epoch {epoch + 1} ({row['phase']} phase): "
+                           "lower train.learning_rate (or the model's fine_tune.learning_rate)")
         self.history.append(row)
         if self.keep == "best" and best_epoch_index(self.history) == len(self.history) - 1:
             self.best = [variable.numpy() for variable in self.model.variables]

@@ -97,6 +97,10 @@ def prepare(settings, source, folder, threads):
     images = np.concatenate([train[0], test[0]])
     labels = np.concatenate([train[1], test[1]]).astype(np.int64)
     classes = [str(index) for index in range(int(labels.max()) + 1)]
+    train_classes = np.unique(labels[:len(train[0])])
+    if len(train_classes) < 2:  # every prediction would be right: a figure, not a model
+        raise BadInput(f"{source['train_labels']}: every training label is {train_classes[0] if len(train_classes) else '-'}; "
+                       "a classifier needs at least two classes")
     splits = assign_splits(labels, settings, given={"test": np.arange(len(train[0]), len(labels))}, class_names=classes)
     size = tuple(settings.get("image_size") or images.shape[1:3])
     color = settings.get("color", "grayscale")
