@@ -21,9 +21,12 @@ def main(argv=None):
     parser.add_argument("--output", required=True, help="the int8 model to write (a copy)")
     parser.add_argument("--labels", required=True, help="labels.txt to write: class names in index order")
     args = parser.parse_args(argv)
-    from coralbuild.measure.inference import check_fully_integer
+    from coralbuild.edgetpu.tflite_model import read_tflite
+    from coralbuild.measure.inference import check_fully_integer, check_loads_in_child
     from coralbuild.measure.model_io import check_detector, float_edge_tensors
 
+    read_tflite(args.source)  # the FlatBuffer's structure, checked before native code reads it
+    check_loads_in_child(args.source)
     # A classifier is fed and scored as it is; a detector or other model may keep float input and
     # output around its int8 body (Ultralytics' float-IO exports), as the compiler accepts.
     check_fully_integer(args.source, float_edge_tensors(args.source) if args.task != "classify" else ())

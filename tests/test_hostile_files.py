@@ -84,3 +84,12 @@ def test_an_output_that_cannot_be_a_file_is_one_line(tmp_path, where):
     last = result.stderr.strip().splitlines()[-1]
     assert result.returncode == 1 and last.startswith(f"error: {output}: "), result.stderr[-1500:]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["file", "taken"] and not any((tmp_path / "taken").iterdir())
+
+
+def test_a_model_that_crashes_the_interpreter_is_one_line_at_import(tmp_path):
+    crashing = PROJECT / "tests/data/fuzz/cnn_int8_sigsegv.tflite"
+    out = folder(tmp_path / "out")
+    result = run(["import_int8.py", "--source", crashing, "--output", out / "model_int8.tflite", "--labels", out / "labels.txt"])
+    assert result.returncode == 1 and list(out.iterdir()) == []
+    assert result.stderr.strip().splitlines()[-1] == (f"error: {crashing}: corrupt TFLite model: the LiteRT interpreter "
+                                                      "crashed loading it (signal SIGSEGV)")

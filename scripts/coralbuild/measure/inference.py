@@ -1,6 +1,8 @@
 """Run .tflite models with the LiteRT interpreter (ai-edge-litert), or tflite_runtime where that
 is what is installed (Coral's Python 3.9 stack for the Edge TPU)."""
 
+from pathlib import Path
+
 import numpy as np
 
 # load_delegate is for runtimes/edgetpu.py, which opens models through this module's interpreter.
@@ -23,6 +25,31 @@ def load_interpreter(path, threads=1, delegates=None):
     except (ValueError, RuntimeError) as error:
         raise BadInput(f"{path}: the LiteRT interpreter cannot load it ({first_line(error)})") from None
     return interpreter
+
+
+def check_loads_in_child(path, timeout_s=300):
+    """Load a model someone brought in a child process first: bytes corrupt in a way the reader
+    does not see can crash the native interpreter (SIGSEGV), which here is one line naming the file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    scripts = str(Path(__file__).resolve().parents[2])
+    code = ("import sys\nfrom coralbuild.errors import BadInput\nfrom coralbuild.measure.inference import load_interpreter\n"
+            "try:\n    load_interpreter(sys.argv[1])\nexcept BadInput as error:\n    sys.exit(f'error: {error}')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [scripts, os.environ.get("PYTHONPATH")]))}
+    try:
+        child = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env,
+                               timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise BadInput(f"{path}: the LiteRT interpreter did not load it within {timeout_s} s") from None
+    if child.returncode < 0:
+        raise BadInput(f"{path}: corrupt TFLite model: the LiteRT interpreter crashed loading it "
+                       f"(signal {signal.Signals(-child.returncode).name})")
+    if child.returncode != 0:
+        errors = [line for line in child.stderr.splitlines() if line.startswith("error: ")]
+        raise BadInput(errors[-1][len("error: "):] if errors else f"{path}: the LiteRT interpreter cannot load it")
 
 
 INTEGER_TYPES = ("int8", "uint8", "int16", "int32", "int64", "bool")
