@@ -93,3 +93,19 @@ def test_a_model_that_crashes_the_interpreter_is_one_line_at_import(tmp_path):
     assert result.returncode == 1 and list(out.iterdir()) == []
     assert result.stderr.strip().splitlines()[-1] == (f"error: {crashing}: corrupt TFLite model: the LiteRT interpreter "
                                                       "crashed loading it (signal SIGSEGV)")
+
+
+@pytest.mark.parametrize("content", ["tiff", "postscript"])
+def test_an_image_in_a_format_not_documented_is_refused_not_decoded(tmp_path, content):
+    """Pillow decodes only JPEG, PNG, BMP and GIF here: its EPS reader would run Ghostscript."""
+    from PIL import Image
+
+    from coralbuild.data.images import read_image_file
+
+    path = tmp_path / "photo.jpg"
+    if content == "tiff":
+        Image.new("RGB", (8, 8), (200, 0, 0)).save(path, format="TIFF")
+    else:
+        path.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    with pytest.raises(BadInput, match=r"photo.jpg: not a readable image \(not a JPEG, PNG, BMP or GIF\)"):
+        read_image_file(path, (8, 8), "rgb")

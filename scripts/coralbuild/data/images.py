@@ -18,6 +18,9 @@ from coralbuild.inputs import IMAGE_BYTES, regular_file
 
 # Extensions read as images, compared in lower case; any other file is skipped and counted.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+# The decoders Pillow may use: those of the documented formats only (a TIFF or a PostScript file
+# named .jpg is refused, not decoded; Pillow's EPS reader would run Ghostscript).
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF")
 CHANNELS = {"grayscale": 1, "rgb": 3}
 # Transparent pixels are shown on white, as an image viewer on a white page shows them.
 BACKGROUND = (255, 255, 255)
@@ -39,7 +42,7 @@ def read_image_file(path, size, color):
         raise BadInput(f"{path}: cannot read the file ({error.strerror or error})") from None
     digest = hashlib.sha256(content).hexdigest()
     try:
-        with Image.open(io.BytesIO(content)) as image:
+        with Image.open(io.BytesIO(content), formats=IMAGE_FORMATS) as image:
             pixels = fit_image(image, size, color)
     except UnidentifiedImageError:
         raise BadInput(f"{path}: not a readable image (not a JPEG, PNG, BMP or GIF)") from None

@@ -89,6 +89,8 @@ def detect_split(interpreter, kind, data_folder):
     """COCO detections of the model on every image of the prepared split."""
     from PIL import Image
 
+    from coralbuild.data.images import IMAGE_FORMATS
+
     info = json.loads((Path(data_folder) / "dataset.json").read_text())
     ground_truth = json.loads((Path(data_folder) / "annotations.json").read_text())
     detail = interpreter.get_input_details()[0]
@@ -96,7 +98,7 @@ def detect_split(interpreter, kind, data_folder):
     height, width = (int(n) for n in detail["shape"][1:3])
     found = []
     for image in ground_truth["images"]:
-        with Image.open(Path(info["images_root"]) / image["file_name"]) as opened:
+        with Image.open(Path(info["images_root"]) / image["file_name"], formats=IMAGE_FORMATS) as opened:
             pixels, scale, (left, top) = letterbox(opened, height, width)
         interpreter.set_tensor(detail["index"], model_input(detail, pixels))
         interpreter.invoke()

@@ -21,7 +21,7 @@ import yaml
 
 from coralbuild.atomic import write_text
 from coralbuild.data.formats.image_folder import planned_folder_sha256
-from coralbuild.data.images import is_image_name
+from coralbuild.data.images import IMAGE_FORMATS, is_image_name
 from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import INFO_FILE
 from coralbuild.errors import BadInput, ConfigError
@@ -172,7 +172,7 @@ def prepare(settings, source, folder, threads):
                                                             for index, name in enumerate(classes)]}
     for image_id, (image, label) in enumerate(zip(images, labels, strict=True)):
         try:
-            with Image.open(regular_file(root / image, IMAGE_BYTES, "image")) as opened:
+            with Image.open(regular_file(root / image, IMAGE_BYTES, "image"), formats=IMAGE_FORMATS) as opened:
                 width, height = opened.size
         except (OSError, ValueError) as error:
             raise BadInput(f"{root / image}: not a readable image ({error})") from None
