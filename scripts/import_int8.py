@@ -23,13 +23,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from coralbuild.edgetpu.tflite_model import read_tflite
     from coralbuild.measure.inference import check_fully_integer, check_loads_in_child
-    from coralbuild.measure.model_io import check_detector, float_edge_tensors
+    from coralbuild.measure.model_io import check_detector, check_edgetpu_activations, float_edge_tensors
 
     read_tflite(args.source)  # the FlatBuffer's structure, checked before native code reads it
     check_loads_in_child(args.source)
     # A classifier is fed and scored as it is; a detector or other model may keep float input and
     # output around its int8 body (Ultralytics' float-IO exports), as the compiler accepts.
     check_fully_integer(args.source, float_edge_tensors(args.source) if args.task != "classify" else ())
+    check_edgetpu_activations(args.source)
     classes = class_names(args.data) if args.data else []
     labels = labels_text(classes)  # a name labels.txt cannot carry stops the job before it writes
     if args.task == "detect":

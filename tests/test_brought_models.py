@@ -33,6 +33,18 @@ def keras_model(path, input_shape=(16, 16, 3), classes=3, lambda_layer=False):
     return path
 
 
+def without_config(path):
+    """The .keras archive at `path` with its config.json left out."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist() if name != "config.json"}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return path
+
+
 def float_tflite(path):
     import keras
     import tensorflow as tf
@@ -69,7 +81,8 @@ def train_brought(data, source, tmp_path):
     (lambda path: keras_model(path, classes=10), "the model has 10 outputs, the dataset has 3 classes"),
     (lambda path: keras_model(path, lambda_layer=True), "not a loadable Keras model or SavedModel"),
     (lambda path: path.write_bytes(b"not a zip") and path, "not a loadable Keras model or SavedModel"),
-], ids=["input shape", "class count", "lambda layer refused by safe mode", "not a model"])
+    (lambda path: without_config(keras_model(path)), "not a loadable Keras model or SavedModel (KeyError: "),
+], ids=["input shape", "class count", "lambda layer refused by safe mode", "not a model", "zip without config.json"])
 def test_a_keras_model_that_cannot_be_used_is_one_line_naming_it(data, tmp_path, make, expected):
     source = make(tmp_path / "mine.keras")
     line = train_brought(data, source, tmp_path)
@@ -83,3 +96,41 @@ def test_a_float_tflite_is_refused_saying_it_must_be_fully_int8(data, tmp_path):
     line = one_line_error(result)
     assert str(source) in line and "must be fully int8" in line, line
     assert not (tmp_path / "model_int8.tflite").exists() and not (tmp_path / "labels.txt").exists()
+
+
+def int16_tflite(path):
+    """A 16x8-quantized model: integer throughout, int16 activations."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3)])
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([np.random.default_rng(i).random((1, 16, 16, 3), dtype=np.float32)]
+                                                for i in range(8))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int16
+    path.write_bytes(converter.convert())
+    return path
+
+
+def test_an_int16_activation_model_is_refused_naming_a_tensor(data, tmp_path):
+    source = int16_tflite(tmp_path / "sixteen.tflite")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_script("import_int8.py", "--source", source, "--data", data,
+                        "--output", out / "model_int8.tflite", "--labels", out / "labels.txt")
+    line = one_line_error(result)
+    assert line.startswith(f"error: {source}: tensor '") and "is int16: the Edge TPU takes int8 or uint8 activations" in line
+    assert list(out.iterdir()) == []
+
+
+def test_a_scalar_output_is_a_misfit_named_not_an_index_error():
+    from coralbuild.measure.inference import output_fits
+
+    class ScalarOutput:
+        def get_output_details(self):
+            return [{"shape": np.array([], dtype=np.int32)}]
+
+    assert output_fits(ScalarOutput(), 3) == "the model's output is a single number, not one score per class"

@@ -77,7 +77,10 @@ def input_fits(interpreter, image_shape):
 
 def output_fits(interpreter, num_classes):
     """None when the model gives one score per class, else why not."""
-    outputs = int(interpreter.get_output_details()[0]["shape"][-1])
+    shape = interpreter.get_output_details()[0]["shape"]
+    if len(shape) == 0:
+        return "the model's output is a single number, not one score per class"
+    outputs = int(shape[-1])
     if outputs != num_classes:
         return f"the model has {outputs} outputs, the dataset has {num_classes} classes"
     return None

@@ -82,3 +82,14 @@ def float_edge_tensors(path):
     writers = {index: operator.name for operator in model.operators for index in operator.outputs}
     return ({index for index in model.inputs if readers.get(index) == {"QUANTIZE"}}
             | {index for index in model.outputs if writers.get(index) == "DEQUANTIZE"})
+
+
+def check_edgetpu_activations(path):
+    """BadInput naming the first activation the Edge TPU cannot take: activations are int8 or
+    uint8 (int32 only as constant parameters, int16 only as an LSTM's state); a 16x8-quantized
+    model (int16 activations) is integer, but no Edge TPU model."""
+    model = read_tflite(path)
+    for tensor in model.tensors:
+        if tensor.dtype == "INT16" and not tensor.is_constant and not tensor.is_variable:
+            raise BadInput(f"{path}: tensor '{tensor.name}' is int16: the Edge TPU takes int8 or uint8 activations "
+                           "(quantize with int8 activations, not 16x8)")

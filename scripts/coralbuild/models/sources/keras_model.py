@@ -6,6 +6,7 @@ conversion and everything after like a model built here. Its output must be clas
 probabilities (a softmax), one per class of the dataset.
 """
 
+import zipfile
 from pathlib import Path
 
 from coralbuild.errors import BadInput, ConfigError
@@ -44,6 +45,7 @@ def load(path):
     """The model at `path` as a Keras model: a .keras file in safe mode, or a SavedModel's
     serving signature wrapped in a Keras layer (its variables trainable)."""
     import keras
+    import tensorflow as tf
 
     path = Path(path)
     try:
@@ -56,8 +58,13 @@ def load(path):
         if isinstance(outputs, dict):
             (outputs,) = outputs.values()
         return keras.Model(inputs, outputs, name=path.name)
-    except (ValueError, OSError, TypeError) as error:
-        raise BadInput(f"{path}: not a loadable Keras model or SavedModel ({str(error).splitlines()[0]})") from None
+    # A .keras is a zip: one without config.json is a KeyError, one that is no zip a BadZipFile; a
+    # layer of 2,000,000,000 filters exhausts memory while it is built.
+    except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as error:
+        raise BadInput(f"{path}: not a loadable Keras model or SavedModel ({type(error).__name__}: "
+                       f"{(str(error).splitlines() or [''])[0]})") from None
+    except (MemoryError, tf.errors.ResourceExhaustedError):
+        raise BadInput(f"{path}: building the model ran out of memory (a layer far larger than an Edge TPU model)") from None
 
 
 def _saved_model_input_shape(path):
