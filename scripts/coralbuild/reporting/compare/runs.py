@@ -1,13 +1,14 @@
 """A run to compare: its benchmark table, read and checked, and its manifest where it has one."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from coralbuild.errors import BadInput
-from coralbuild.layout import benchmark_table_candidates
+from coralbuild.layout import ARTIFACT_FILES, benchmark_table_candidates
+from coralbuild.reporting.manifest import read_manifest
 
 KEY = ["dataset", "model", "artifact", "device"]
 # Columns of benchmark.csv the comparison reads; a table without them comes from another version.
@@ -16,6 +17,10 @@ REQUIRED_COLUMNS = KEY + [
     "ops_edgetpu", "ops_cpu", "edgetpu_segments", "onchip_bytes", "offchip_bytes", "predicted_ops_edgetpu",
     "predicted_ops_cpu", "predicted_segments", "predicted_parameter_bytes", "predicted_parameter_memory",
 ]
+
+# Those of them the comparison computes with.
+NUMERIC_COLUMNS = [column for column in REQUIRED_COLUMNS
+                   if column not in (*KEY, "status", "compile_status", "predicted_parameter_memory")]
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ def load_run(path, label):
     if missing:
         raise BadInput(f"{table_path}: not a benchmark table of this workflow's version ({label}): "
                        f"no column {', '.join(missing)}")
+    _check_values(table, table_path, label)
     duplicated = table[table.duplicated(KEY)]
     if not duplicated.empty:
         row = duplicated.iloc[0]
@@ -51,12 +57,20 @@ def load_run(path, label):
 
 
 def _read_manifest(path, label):
-    if not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text())
-    except ValueError as error:
-        raise BadInput(f"{path}: not a manifest of this workflow ({label}: {error})") from None
-    if not isinstance(manifest, dict) or "artifacts" not in manifest:  # the one key the comparison needs
-        raise BadInput(f"{path}: not a manifest of this workflow ({label}: no artifacts)")
-    return manifest
+    return read_manifest(path, label) if path.is_file() else None
+
+
+def _check_values(table, table_path, label):
+    """Numbers where the comparison computes (a hand-edited `accuracy=abc` or `ops=inf` is named,
+    not a traceback), and artifacts it knows."""
+    for column in NUMERIC_COLUMNS:
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = table[column].notna() & ~np.isfinite(values.astype(float))
+        if bad.any():
+            row = table[bad].iloc[0]
+            raise BadInput(f"{table_path}: row {'/'.join(str(row[key]) for key in KEY)}: {column} is "
+                           f"{row[column]!r}, not a finite number ({label})")
+        table[column] = values
+    unknown = sorted(set(table["artifact"].astype(str)) - set(ARTIFACT_FILES))
+    if unknown:
+        raise BadInput(f"{table_path}: unknown artifact {unknown[0]!r} ({label}; known: {', '.join(ARTIFACT_FILES)})")
