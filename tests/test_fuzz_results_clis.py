@@ -14,9 +14,9 @@ import json
 import random
 
 import pytest
+from test_compare_results import MEASURED_ROW, write_run
 
 from conftest import SCRIPTS
-from test_compare_results import MEASURED_ROW, write_run
 
 CELLS = ["abc", "inf", "-inf", "nan", "", "1e400", "12,5", "gadget", "\"", "x" * 300]
 NODES = [None, 1, -1, "x", [], {}, True, 1.5, "../../etc/passwd", "/etc/hostname"]
