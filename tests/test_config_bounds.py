@@ -96,3 +96,26 @@ def test_a_name_the_layout_uses_for_its_own_folders_is_refused(section, name):
 def test_the_prediction_cli_refuses_a_runtime_version_that_does_not_exist():
     result = run_script("predict_edgetpu.py", PROJECT / "tests/data/cnn_int8.tflite", "--min-runtime-version", "-5")
     assert result.returncode == 2 and "argument --min-runtime-version: invalid choice: -5" in result.stderr
+
+
+def alias_bomb(levels=9):
+    """YAML whose aliases expand to 10^levels values ("billion laughs" at 9)."""
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{level}: &a{level} [" + ",".join([f"*a{level - 1}"] * 10) + "]" for level in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_config_whose_aliases_expand_without_end_is_one_line_at_once():
+    config = {**copy.deepcopy(DEFAULT), "extra": yaml.safe_load(alias_bomb())}
+    assert error_of(config) == "invalid config: more than 100,000 values (YAML aliases expanding without end?)"
+
+
+def test_a_thresholds_file_whose_aliases_expand_without_end_is_one_line(tmp_path):
+    """The bomb is a known threshold's value: the message shows it cut short, never walked whole."""
+    from coralbuild.errors import BadInput
+    from coralbuild.reporting.compare.gate import read_thresholds
+
+    path = tmp_path / "thresholds.yaml"
+    path.write_text("max_latency_ratio:\n" + "".join(f"  {line}\n" for line in alias_bomb().splitlines()))
+    with pytest.raises(BadInput, match=r"max_latency_ratio must be a number >= 0, got \{'a0': \['x', 'x', 'x', 'x', "):
+        read_thresholds(path)

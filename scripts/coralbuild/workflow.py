@@ -45,7 +45,7 @@ def validate_config(config, schema_path):
                     instance[key] = copy.deepcopy(subschema["default"])
         yield from check_properties(validator, properties, instance, schema)
 
-    _check_finite(config, [])
+    _check_values(config)
     schema = load_schema(schema_path)
     try:
         validators.extend(Draft202012Validator, {"properties": fill_then_check})(schema).validate(config)
@@ -53,16 +53,28 @@ def validate_config(config, schema_path):
         raise ConfigError(describe_validation_error(error)) from None
 
 
-def _check_finite(value, path):
-    """No NaN or infinity anywhere (YAML's .nan and .inf pass every JSON Schema bound)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"invalid config at {'.'.join(map(str, path)) or '(top level)'}: {value} is not a finite number")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_finite(item, [*path, key])
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_finite(item, [*path, index])
+# More values than any config of this workflow holds: a YAML alias bomb ("billion laughs")
+# expands past it, and is stopped before anything walks the whole of it.
+MAX_CONFIG_VALUES = 100_000
+
+
+def _check_values(config):
+    """No NaN or infinity anywhere (YAML's .nan and .inf pass every JSON Schema bound), and no
+    more than MAX_CONFIG_VALUES values, counted as aliases expand."""
+    pending, seen = [(config, ())], 0
+    while pending:
+        value, path = pending.pop()
+        seen += 1
+        if seen > MAX_CONFIG_VALUES:
+            raise ConfigError(f"invalid config: more than {MAX_CONFIG_VALUES:,} values (YAML aliases expanding "
+                              "without end?)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"invalid config at {'.'.join(map(str, path)) or '(top level)'}: {value} is not a "
+                              "finite number")
+        if isinstance(value, dict):
+            pending += [(item, (*path, key)) for key, item in reversed(value.items())]
+        elif isinstance(value, list):
+            pending += [(item, (*path, index)) for index, item in reversed(list(enumerate(value)))]
 
 
 def check_registered_names(config):

@@ -1,6 +1,7 @@
 """The gate for CI: thresholds (from the options or a YAML file) and one line per threshold a
 row of the comparison breaks."""
 
+import reprlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def read_thresholds(path):
         flag = isinstance(known[key].default, bool)
         valid = isinstance(value, bool) if flag else isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
         if not valid:
-            raise BadInput(f"{path}: {key} must be {'true or false' if flag else 'a number >= 0'}, got {value!r}")
+            # reprlib: a value an alias bomb expanded is shown cut short, not walked whole.
+            raise BadInput(f"{path}: {key} must be {'true or false' if flag else 'a number >= 0'}, got {reprlib.repr(value)}")
     return settings
 
 
