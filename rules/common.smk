@@ -70,6 +70,7 @@ def check_config(config):
     try:
         wf.check_registered_names(config)
         wf.check_reserved_names(config)
+        wf.check_paths(config)
         wf.validate_config(config, Path(workflow.basedir) / "config/schema.yaml")
         wf.check_devices(config["benchmark"]["devices"])
         wf.check_dataset_sources(config["datasets"])

@@ -119,3 +119,23 @@ def test_a_thresholds_file_whose_aliases_expand_without_end_is_one_line(tmp_path
     path.write_text("max_latency_ratio:\n" + "".join(f"  {line}\n" for line in alias_bomb().splitlines()))
     with pytest.raises(BadInput, match=r"max_latency_ratio must be a number >= 0, got \{'a0': \['x', 'x', 'x', 'x', "):
         read_thresholds(path)
+
+
+@pytest.mark.parametrize("key", ["baseline", "datasets.mnist.path", "datasets.mnist.url", "models.given.source",
+                                 "models.mnv2.weights"])
+@pytest.mark.parametrize("brace", ["{", "}"])
+def test_a_path_with_a_brace_is_one_line_naming_its_key(key, brace):
+    from coralbuild.workflow import check_paths
+
+    config = copy.deepcopy(DEFAULT)
+    config["models"].update(given={"source": "m.tflite"}, mnv2={"architecture": "mobilenet_v2", "weights": "w.h5"})
+    config["baseline"] = "before"
+    *parents, last = key.split(".")
+    target = config
+    for part in parents:
+        target = target[part]
+    target[last] = f"data/run{brace}1"
+    with pytest.raises(ConfigError, match=f"invalid config at {key}: 'data/run\\{brace}1' holds {{ or }}"):
+        check_paths(config)
+    target[last] = "data/run1"
+    check_paths(config)

@@ -100,6 +100,23 @@ def check_reserved_names(config):
                                   f"{beside} ({', '.join(reserved)}); choose another name")
 
 
+# Config keys naming files or folders: Snakemake reads { and } in a path as a wildcard.
+PATH_KEYS = ("path", "source", "weights", "url")
+
+
+def check_paths(config):
+    """No `{` or `}` in a path the config names (datasets' `path` and `url`, models' `source` and
+    `weights`, `baseline`): Snakemake would stop with a WildcardError naming a rule."""
+    named = [("baseline", config.get("baseline"))]
+    for section in ("datasets", "models"):
+        for name, settings in (config.get(section) or {}).items():
+            named += [(f"{section}.{name}.{key}", settings.get(key)) for key in PATH_KEYS if isinstance(settings, dict)]
+    for key, value in named:
+        if isinstance(value, str) and ("{" in value or "}" in value):
+            raise ConfigError(f"invalid config at {key}: {value!r} holds {{ or }}, which Snakemake reads as a "
+                              "wildcard; rename the file or folder")
+
+
 def check_devices(devices):
     """Each `benchmark.devices` entry names a device of a known target (measure/targets/)."""
     for device in devices:
