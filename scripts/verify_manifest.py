@@ -9,7 +9,8 @@ nothing differs, 1 when something does, 2 when a manifest cannot be read (one `e
 import argparse
 
 from coralbuild.errors import reports_bad_input
-from coralbuild.reporting.manifest import compare, read_manifest, verify
+from coralbuild.reporting.manifest import compare, verify
+from coralbuild.reporting.manifest_check import read_manifest
 
 
 # Exit 1 says files differ; a manifest that cannot be read is another answer.

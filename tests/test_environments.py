@@ -17,7 +17,7 @@ from coralbuild.stages import STAGES
 PACKAGE_OF = {"tensorflow": "tensorflow-cpu", "keras": "keras", "ai_edge_litert": "ai-edge-litert",
               "numpy": "numpy", "pandas": "pandas", "tqdm": "tqdm", "yaml": "pyyaml", "pooch": "pooch", "requests": "requests", "tabulate": "tabulate",
               "flatbuffers": "flatbuffers", "matplotlib": "matplotlib", "tflite_runtime": "tflite-runtime",
-              "pycoral": "pycoral", "PIL": "pillow", "pycocotools": "pycocotools"}
+              "pycoral": "pycoral", "PIL": "pillow", "pycocotools": "pycocotools", "jsonschema": "jsonschema"}
 CORAL_ENV = "envs/coral.yaml"
 RULE = re.compile(r'^rule (\w+):(.*?)(?=^rule |\Z)', re.MULTILINE | re.DOTALL)
 

@@ -7,9 +7,6 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from coralbuild.errors import BadInput, first_line
-from coralbuild.inputs import regular_file
-
 # Files holding measured times: they differ from run to run by nature, so they are left out
 # when two runs are compared (never when a tree is verified against its own manifest).
 MEASUREMENT_FILES = {"benchmark.csv", "summary.csv", "benchmark_cpu.csv", "benchmark_edgetpu.csv",
@@ -80,48 +77,6 @@ def build_manifest(entries, brought=None):
     brought_models = [{"model": model, "path": str(path), "sha256": sha256(path)}
                       for model, source in sorted((brought or {}).items()) for path in artifact_files(source)]
     return {"versions": tool_versions(compilers, recorded), "artifacts": artifacts, "brought_models": brought_models}
-
-
-# What the readers of a manifest rely on (one written by hand, or tampered with, is checked
-# against it first): every path a relative one under results/, never leaving it.
-SAFE_PATH = r"^results/(?!.*(^|/)\.\.(/|$))[^\x00]+$"
-MANIFEST_SCHEMA = {
-    "type": "object",
-    "required": ["artifacts"],
-    "properties": {
-        "versions": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
-        "artifacts": {"type": "array", "items": {
-        "type": "object",
-        "required": ["path", "size", "sha256", "rule", "measurement"],
-        "properties": {
-            "path": {"type": "string", "pattern": SAFE_PATH},
-            "size": {"type": "integer", "minimum": 0},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-            "rule": {"type": "string"},
-            "measurement": {"type": "boolean"},
-            "config_sections": {"type": "object", "additionalProperties": {"type": "string"}},
-            "code": {"type": "array", "items": {"type": "string", "pattern": SAFE_PATH}},
-        }}}},
-}
-MANIFEST_BYTES = 256 * 2**20
-
-
-def read_manifest(path, label=""):
-    """The manifest at `path`, checked against MANIFEST_SCHEMA, or BadInput naming the file and
-    what is wrong (`label`, BASE or NEW, says which run)."""
-    from jsonschema import Draft202012Validator
-
-    where = f" ({label})" if label else ""
-    try:
-        manifest = json.loads(Path(regular_file(path, MANIFEST_BYTES, "manifest")).read_text())
-    except (OSError, ValueError, RecursionError) as error:  # RecursionError: brackets nested without end
-        raise BadInput(f"{path}: not a manifest of this workflow{where}: {first_line(error)}") from None
-    error = next(iter(sorted(Draft202012Validator(MANIFEST_SCHEMA).iter_errors(manifest), key=lambda e: list(e.path))),
-                 None)
-    if error is not None:
-        at = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise BadInput(f"{path}: not a manifest of this workflow{where}: at {at}: {first_line(error.message)}")
-    return manifest
 
 
 def verify(manifest, root="."):

@@ -8,7 +8,7 @@ import pandas as pd
 
 from coralbuild.errors import BadInput
 from coralbuild.layout import ARTIFACT_FILES, benchmark_table_candidates
-from coralbuild.reporting.manifest import read_manifest
+from coralbuild.reporting.manifest_check import read_manifest
 
 KEY = ["dataset", "model", "artifact", "device"]
 # Columns of benchmark.csv the comparison reads; a table without them comes from another version.
