@@ -4,7 +4,6 @@ of their own shapes, and a run with no dataset that measures latency and says wh
 accuracy. The models are the two real Ultralytics YOLOv8n exports of tests/data/yolo."""
 
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -99,33 +98,6 @@ def test_import_refuses_a_classifier_given_as_a_detector(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: ") and "match no known detection head" in result.stderr
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_detector_alone_is_measured_without_accuracy_and_described(tmp_path):
-    source = tmp_path / "yolov8n.tflite"
-    shutil.copyfile(FLOAT_IO, source)
-    config = tmp_path / "detector.yaml"
-    config.write_text(yaml.safe_dump({
-        "models": {"yolo": {"source": str(source), "task": "detect"}},
-        "compile": {"compiler": "off"},
-        "benchmark": {"devices": ["cpu"], "warmup": 1, "iterations": 3}}))
-    result = run_snakemake(tmp_path, "-s", str(PROJECT / "Snakefile"), "--configfile", str(config), "--cores", "2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    folder = tmp_path / "results" / NO_DATASET / "yolo"
-    assert (folder / "model_int8.tflite").read_bytes() == FLOAT_IO.read_bytes()
-    assert (folder / "labels.txt").read_text() == ""
-    metrics = json.loads((folder / "metrics.json").read_text())
-    assert metrics["task"] == "detect" and metrics["head"]["kind"] == "ultralytics"
-    assert metrics["model_io"]["inputs"][0]["shape"] == [1, 320, 320, 3]
-    assert metrics["artifacts"]["int8"]["accuracy"] is None
-    row = pd.read_csv(tmp_path / "results/benchmark.csv").set_index("artifact").loc["int8"]
-    assert row.status == "measured" and row.median_ms > 0 and np.isnan(row.accuracy)
-    assert row.accuracy_note == "not measured: no dataset to score a task-detect model on"
-    summary = pd.read_csv(tmp_path / "results/summary.csv").iloc[0]
-    assert summary.dataset == NO_DATASET and summary.task == "detect"
-    assert summary.model_io == "in 1x320x320x3 float32; out 1x12x2100 float32; head ultralytics, 8 classes"
-    prediction = json.loads((folder / "edgetpu_prediction.json").read_text())
-    assert prediction["model"] == "yolo" and prediction["dataset"] == NO_DATASET
 
 
 # A yolo-format dataset of generated images with known boxes: (image size (w, h), boxes as
@@ -259,25 +231,58 @@ def test_the_map_of_known_detections_through_letterbox_decoding_and_coco(tmp_pat
     assert figures == pytest.approx({"map50": map50, "map50_95": map50_95}, abs=1e-6)
 
 
-def test_a_detector_on_its_yolo_dataset_gets_the_map_of_its_int8_model(tmp_path):
-    (tmp_path / "dataset").mkdir()
-    data_yaml = write_yolo_dataset(tmp_path / "dataset", names=[f"class{index}" for index in range(8)])
-    config = tmp_path / "detector.yaml"
+@pytest.fixture(scope="module")
+def detection_run(tmp_path_factory):
+    """One workflow run: a YOLOv8n detector on a yolo dataset of generated images, and the same
+    model brought as `task: none`, which runs on no dataset."""
+    root = tmp_path_factory.mktemp("detection")
+    (root / "dataset").mkdir()
+    data_yaml = write_yolo_dataset(root / "dataset", names=[f"class{index}" for index in range(8)])
+    config = root / "detector.yaml"
     config.write_text(yaml.safe_dump({
         "datasets": {"shapes": {"format": "yolo", "path": str(data_yaml)}},
-        "models": {"yolo": {"source": str(FLOAT_IO), "task": "detect"}},
+        "models": {"yolo": {"source": str(FLOAT_IO), "task": "detect"},
+                   "alone": {"source": str(FLOAT_IO), "task": "none"}},
         "compile": {"compiler": "off"},
         "benchmark": {"devices": ["cpu"], "warmup": 1, "iterations": 3}}))
-    result = run_snakemake(tmp_path, "-s", str(PROJECT / "Snakefile"), "--configfile", str(config), "--cores", "2")
+    result = run_snakemake(root, "-s", str(PROJECT / "Snakefile"), "--configfile", str(config), "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    folder = tmp_path / "results/shapes/yolo"
+    table = pd.read_csv(root / "results/benchmark.csv").set_index(["model", "artifact"])
+    summary = pd.read_csv(root / "results/summary.csv").set_index("model")
+    return root / "results", table, summary
+
+
+def test_a_model_without_a_dataset_is_measured_without_accuracy_and_described(detection_run):
+    results, table, summary = detection_run
+    folder = results / NO_DATASET / "alone"
+    assert (folder / "model_int8.tflite").read_bytes() == FLOAT_IO.read_bytes()
+    assert (folder / "labels.txt").read_text() == ""
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["task"] == "none" and "head" not in metrics
+    assert metrics["model_io"]["inputs"][0]["shape"] == [1, 320, 320, 3]
+    assert metrics["artifacts"]["int8"]["accuracy"] is None
+    row = table.loc["alone", "int8"]
+    assert row.status == "measured" and row.median_ms > 0 and np.isnan(row.accuracy)
+    assert row.accuracy_note == "not measured: no dataset to score a task-none model on"
+    assert summary.loc["alone"].dataset == NO_DATASET and summary.loc["alone"].task == "none"
+    assert summary.loc["alone"].model_io == "in 1x320x320x3 float32; out 1x12x2100 float32"
+    prediction = json.loads((folder / "edgetpu_prediction.json").read_text())
+    assert prediction["model"] == "alone" and prediction["dataset"] == NO_DATASET
+
+
+def test_a_detector_on_its_yolo_dataset_gets_the_map_of_its_int8_model(detection_run):
+    results, table, summary = detection_run
+    folder = results / "shapes/yolo"
     assert (folder / "labels.txt").read_text().splitlines() == [f"{index} class{index}" for index in range(8)]
-    figures = json.loads((folder / "metrics.json").read_text())["artifacts"]["int8"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["task"] == "detect" and metrics["head"]["kind"] == "ultralytics"
+    figures = metrics["artifacts"]["int8"]
     assert figures["boxes"] == 4 and {"map50", "map50_95", "detections"} <= set(figures)
-    row = pd.read_csv(tmp_path / "results/benchmark.csv").set_index("artifact").loc["int8"]
+    row = table.loc["yolo", "int8"]
     # The table carries the evaluate stage's mAP (this model was trained on other images: about 0 here).
     assert (row.map50, row.map50_95) == pytest.approx((figures["map50"], figures["map50_95"]), abs=1e-5)
     assert row.status == "measured" and not isinstance(row.accuracy_note, str)
+    assert summary.loc["yolo"].model_io == "in 1x320x320x3 float32; out 1x12x2100 float32; head ultralytics, 8 classes"
 
 
 def test_a_detector_whose_classes_differ_from_its_dataset_is_refused(tmp_path):
