@@ -20,6 +20,7 @@ from coralbuild.measure.targets import target_of
 from coralbuild.models.input_range import UNIT_RANGE
 from coralbuild.reporting.table import MEASUREMENT_COLUMNS, read_compile_record, write_table
 from coralbuild.statuses import is_compiled, is_measured, not_measured, reason, skipped
+from coralbuild.tasks import DEFAULT_TASK
 
 # Why a model measured without a dataset has no accuracy (its outputs are not scored).
 NO_DATASET = "no dataset to score the model's outputs on"
@@ -94,7 +95,7 @@ def main(argv=None):
     args = parse_args(argv)
     # A classification split's test images feed the measurements; a detector's split (its mAP is
     # the evaluate stage's) and no dataset: seeded inputs of the model's own shapes and types.
-    args.images = args.data if args.data and load_info(args.data).get("task", "classify") == "classify" else None
+    args.images = args.data if args.data and load_info(args.data).get("task", DEFAULT_TASK) == DEFAULT_TASK else None
     rows = []
     identity = {"dataset": args.dataset, "model": args.model}
     metrics = json.loads(Path(args.metrics).read_text())["artifacts"] if args.metrics else {}

@@ -19,7 +19,7 @@ from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
 from coralbuild.models.sources.architecture import weights_file  # noqa: F401 (the rules read it)
 from coralbuild.stages import model_datasets, train_settings
-from coralbuild.tasks import TASKS, task_of
+from coralbuild.tasks import TASKS, task_name, task_of
 
 NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
 
@@ -206,11 +206,6 @@ def _check_task(config, name, settings):
     if task.NEEDS_DATASET and model_datasets(config, name) == [NO_DATASET]:
         raise ConfigError(f"invalid config at models.{name}: a task-{name_of_task} model needs a dataset of format "
                           f"{' or '.join(task.DATASET_FORMATS)}, and `datasets` has none")
-
-
-def task_name(settings):
-    """The name of a model entry's task, for the jobs' --task option."""
-    return task_of(settings).__name__.rsplit(".", 1)[1]
 
 
 def _check_fine_tuning(config, name, settings):

@@ -22,6 +22,11 @@ def task(name):
     return importlib.import_module(TASKS[name])
 
 
+def task_name(model_settings):
+    """The name of a model entry's task."""
+    return model_settings.get("task", DEFAULT_TASK)
+
+
 def task_of(model_settings):
     """The task module of a model entry."""
-    return task(model_settings.get("task", DEFAULT_TASK))
+    return task(task_name(model_settings))
