@@ -6,7 +6,7 @@ VENV := .venv
 CORES ?= all
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test lint report lock figures overhead compare
+.PHONY: run test lint report lock figures overhead compare calibrate
 
 run: $(VENV)/.installed
 	snakemake --cores $(CORES)
@@ -38,6 +38,12 @@ figures: $(VENV)/.installed
 # The workflow's own overhead on fresh copies (about 10 minutes; run on an idle machine).
 overhead: $(VENV)/.installed
 	python benchmarks/overhead.py
+
+# Refit the Edge TPU latency estimate's coefficients from the calibration material and print each
+# setup's leave-one-out errors (docs/latency-estimate.md; about 10 minutes the first time, which
+# rebuilds the Keras architectures into results/calibration/).
+calibrate: $(VENV)/.installed
+	python benchmarks/calibrate_latency.py
 
 # Re-pin requirements.txt and requirements-test.txt after changing requirements.in or requirements-test.in.
 lock:

@@ -62,6 +62,30 @@ rule benchmark_edgetpu:
         " > {log:q} 2>&1"
 
 
+# Not a measurement: the Edge TPU latency estimated for each `benchmark.estimate` setup, from the
+# compiled model where one was made, else from the int8 model and the placement prediction.
+rule estimate_edgetpu:
+    input:
+        unpack(code("estimate_edgetpu")),
+        int8=model_path("model_int8.tflite"),
+        compiled=compile_folder,
+        coefficients=ESTIMATE_COEFFICIENTS,
+    output:
+        model_path("estimate_edgetpu.csv"),
+    log:
+        model_log("estimate_edgetpu"),
+    benchmark:
+        model_benchmark("estimate_edgetpu")
+    conda:
+        "../envs/litert.yaml"
+    params:
+        setups=config["benchmark"]["estimate"],
+        compiled=lambda w, input: [f"--compiled-folder={input.compiled}"] if input.compiled else [],
+    shell:
+        "python {input.script:q} {input.int8:q} {params.compiled:q} --setup {params.setups:q}"
+        " --record-of {wildcards.dataset:q} {wildcards.model:q} --output {output:q} > {log:q} 2>&1"
+
+
 rule benchmark_table:
     input:
         unpack(code("benchmark_table")),

@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from coralbuild import stages
 from coralbuild.code_digest import code_files
-from coralbuild.measure.targets import target_of, targets_of
+from coralbuild.measure.estimate.setups import COEFFICIENTS
+from coralbuild.measure.targets import configured_devices, target_of, targets_of
 from coralbuild.statuses import skipped
 from coralbuild import workflow as wf
 from coralbuild.edgetpu.compiler import (
@@ -73,6 +74,7 @@ def check_config(config):
         wf.check_paths(config)
         wf.validate_config(config, Path(workflow.basedir) / "config/schema.yaml")
         wf.check_devices(config["benchmark"]["devices"])
+        wf.check_estimate_setups(config["benchmark"]["estimate"])
         wf.check_dataset_sources(config["datasets"])
         wf.check_models(config)
         wf.baseline_table(config["baseline"])
@@ -83,6 +85,8 @@ def check_config(config):
 # The workflow's own files, wherever Snakemake runs (-d): its scripts, and the dataset folders of
 # its config (the vendored MNIST) when the working directory has no folder of that name.
 WORKFLOW_DIR = os.path.relpath(workflow.basedir)
+# The latency estimate's fitted coefficients: an input of its jobs, so a refit reruns them.
+ESTIMATE_COEFFICIENTS = os.path.relpath(COEFFICIENTS)
 wf.resolve_workflow_datasets(config, WORKFLOW_DIR)
 check_config(config)
 
@@ -215,9 +219,9 @@ def all_cores():
 
 
 def benchmark_rules():
-    """The benchmark rules `benchmark.devices` asks for: each device's target's (benchmark_cpu for
-    `cpu`, benchmark_edgetpu for Edge TPU devices), each once."""
-    return [target.RULE for target in targets_of(config["benchmark"]["devices"])]
+    """The benchmark rules the `benchmark` section asks for: each device's target's (benchmark_cpu
+    for `cpu`, benchmark_edgetpu for Edge TPU devices, estimate_edgetpu for `estimate` setups), each once."""
+    return [target.RULE for target in targets_of(configured_devices(config["benchmark"]))]
 
 
 def benchmark_tables():

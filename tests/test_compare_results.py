@@ -78,6 +78,31 @@ def test_a_latency_change_within_the_runs_spread_is_noise(tmp_path):
     assert len(found) == 1 and "beyond the runs' noise" in found[0]
 
 
+ESTIMATED_ROW = {"artifact": "edgetpu", "device": "estimate:usb3_desktop", "status": "estimated", "median_ms": 2.0,
+                 "estimate_low_ms": 1.6, "estimate_high_ms": 2.6, "p90_ms": None, "p99_ms": None, "std_ms": None}
+
+
+@pytest.mark.parametrize("new_median, broken", [(2.5, False), (2.7, True), (1.0, False)])
+def test_the_gate_applies_to_estimated_rows_beyond_their_band(tmp_path, new_median, broken):
+    """An estimate 1.25x slower but inside BASE's band (1.6-2.6 ms) is no change the estimate can
+    tell; 1.35x, past the band, breaks --max-latency-ratio 1.2, labelled as estimated."""
+    rows, found = compared(tmp_path, ESTIMATED_ROW, {**ESTIMATED_ROW, "median_ms": new_median}, max_latency_ratio=1.2)
+    assert rows[0]["figures"]["median_ms"].estimated
+    if broken:
+        assert len(found) == 1 and "estimated median latency 2 -> 2.7 ms" in found[0] and "beyond the estimate's band" in found[0]
+    else:
+        assert found == []
+
+
+def test_estimated_and_measured_rows_are_never_compared_with_each_other(tmp_path):
+    measured = {"artifact": "edgetpu", "device": "usb", "median_ms": 2.0, "p90_ms": 2.1}
+    base = load_run(write_run(tmp_path / "base", [measured, ESTIMATED_ROW]), "BASE")
+    new = load_run(write_run(tmp_path / "new", [{**measured, "median_ms": 4.0}, {**ESTIMATED_ROW, "median_ms": 9.0}]), "NEW")
+    rows = {row["device"]: row["figures"]["median_ms"] for row in compare_runs(base, new)}
+    assert (rows["usb"].base, rows["usb"].new, rows["usb"].estimated) == (2.0, 4.0, False)
+    assert (rows["estimate:usb3_desktop"].base, rows["estimate:usb3_desktop"].new) == (2.0, 9.0)
+
+
 @pytest.mark.parametrize("base, new, noise", [
     ({"median_ms": 1.0, "p90_ms": 1.5, "std_ms": 0.1}, {"median_ms": 1.0, "p90_ms": 1.2, "std_ms": 0.1}, 0.5),
     ({"median_ms": 1.0, "p90_ms": None, "std_ms": 0.3}, {"median_ms": 1.0, "p90_ms": 1.1, "std_ms": 0.1}, 0.3),
@@ -167,8 +192,12 @@ def test_two_runs_that_differ_in_one_setting(tiny_run, changed_run):
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     rows = {(row["model"], row["artifact"], row["device"]): row for row in report["rows"]}
+    estimates = [("edgetpu", f"estimate:{setup}") for setup in ("usb3_desktop", "devboard")]  # benchmark.estimate's default
     assert set(rows) == {(model, artifact, device) for model in ("cnn", "mlp")
-                         for artifact, device in (("float32", "cpu"), ("int8", "cpu"), ("edgetpu", "usb"))}
+                         for artifact, device in (("float32", "cpu"), ("int8", "cpu"), ("edgetpu", "usb"), *estimates)}
+    estimated = rows["cnn", "edgetpu", "estimate:usb3_desktop"]["figures"]
+    assert estimated["status"]["base"] == estimated["status"]["new"] == "estimated"
+    assert "(estimated)" in estimated["median_ms"]["change"] and estimated["median_ms"]["new"] > 0
     size = rows["cnn", "int8", "cpu"]["figures"]["size_bytes"]
     assert size["new"] < size["base"] and size["change"].startswith("0.")  # fewer quantization parameters
     assert rows["mlp", "int8", "cpu"]["figures"]["size_bytes"]["change"] == "1.00x"  # no convolution
@@ -190,7 +219,7 @@ def test_two_runs_that_differ_in_one_setting(tiny_run, changed_run):
 def test_a_run_with_a_baseline_puts_the_comparison_in_the_report(changed_run):
     folder = changed_run / "results/comparison"
     table = pd.read_csv(folder / "comparison.csv")
-    assert len(table) == 6 and set(table.presence) == {"both"}
+    assert len(table) == 10 and set(table.presence) == {"both"}  # 3 measured rows and 2 estimated per model
     int8 = table[(table.model == "cnn") & (table.artifact == "int8")].iloc[0]
     assert int8.why == "config quantize" and int8.size_bytes_new < int8.size_bytes_base
     assert "| mnist/cnn int8 cpu " in (folder / "comparison.md").read_text()

@@ -8,7 +8,13 @@ from coralbuild import stages
 from coralbuild.measure import runtimes, targets
 from coralbuild.measure.targets import known_devices, target_of, targets_of
 
-DEVICES = {"cpu": "cpu", "usb": "edgetpu", "usb:0": "edgetpu", "pci": "edgetpu", "pci:1": "edgetpu", ":0": "edgetpu"}
+def stages_schema_keys():
+    from coralbuild.defaults import load_schema
+
+    return load_schema()["properties"]["benchmark"]["properties"]
+
+
+DEVICES = {"estimate:usb3_desktop": "estimate", "cpu": "cpu", "usb": "edgetpu", "usb:0": "edgetpu", "pci": "edgetpu", "pci:1": "edgetpu", ":0": "edgetpu"}
 
 
 @pytest.mark.parametrize("name", sorted(targets.TARGETS))
@@ -16,8 +22,12 @@ def test_each_target_declares_its_interface_and_has_a_runtime(name):
     target = targets.target(name)
     assert isinstance(target.DEVICES, str) and target.DEVICE_NAMES
     assert target.RULE in stages.STAGES  # its benchmark rule is a declared stage
-    assert isinstance(target.NEEDS_COMPILE, bool)
-    assert callable(runtimes.runtime(name).open_interpreter)
+    assert isinstance(target.NEEDS_COMPILE, bool) and isinstance(target.MEASURES, bool)
+    if target.MEASURES:
+        assert callable(runtimes.runtime(name).open_interpreter)
+    if target.CONFIG_KEY != "devices":  # its entries come from its own benchmark key
+        assert target.CONFIG_KEY in stages_schema_keys()
+        assert all(target_of(device) is target for device in target.devices(["a_setup"]))
 
 
 @pytest.mark.parametrize("device, name", DEVICES.items())
@@ -33,6 +43,20 @@ def test_each_device_entry_belongs_to_exactly_one_target(device, name):
 def test_an_unknown_device_has_no_target_and_the_message_names_the_known_ones(device):
     assert target_of(device) is None
     assert "cpu" in known_devices() and "usb:N" in known_devices()
+
+
+def test_estimate_entries_come_from_their_own_key_not_from_devices():
+    from coralbuild import workflow
+    from coralbuild.measure.targets import configured_devices
+
+    devices = configured_devices({"devices": ["cpu"], "estimate": ["usb3_desktop", "devboard"]})
+    assert devices == ["cpu", "estimate:usb3_desktop", "estimate:devboard"]
+    assert [target.RULE for target in targets_of(devices)] == ["benchmark_cpu", "estimate_edgetpu"]
+    assert "estimate" not in known_devices()
+    with pytest.raises(workflow.ConfigError, match="benchmark.devices: unknown device 'estimate:usb3_desktop'"):
+        workflow.check_devices(["estimate:usb3_desktop"])
+    with pytest.raises(workflow.ConfigError, match="benchmark.estimate: unknown setup 'laptop'.*usb3_desktop"):
+        workflow.check_estimate_setups(["laptop"])
 
 
 def test_targets_of_devices_are_each_once_in_registry_order():

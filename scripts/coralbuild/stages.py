@@ -76,8 +76,11 @@ STAGES = {
                            ("prepare_dataset", "train", "convert_float32", "evaluate", *TRAINED_OR_BROUGHT_INT8)),
     "benchmark_edgetpu": Stage("benchmark.py", ("compile", "benchmark"),
                                ("prepare_dataset", "compile_edgetpu", *TRAINED_OR_BROUGHT_INT8)),
+    "estimate_edgetpu": Stage("estimate_edgetpu_latency.py", ("compile", "benchmark"),
+                              ("compile_edgetpu", *TRAINED_OR_BROUGHT_INT8)),
     "benchmark_table": Stage("collect_benchmark.py", (),
-                             ("benchmark_cpu", "benchmark_edgetpu", "compile_edgetpu", "predict_edgetpu")),
+                             ("benchmark_cpu", "benchmark_edgetpu", "estimate_edgetpu", "compile_edgetpu",
+                              "predict_edgetpu")),
     "summary_table": Stage("summarize_results.py", (), ("benchmark_table", "evaluate")),
     "plot_results": Stage("plot_results.py", (), ("benchmark_table", "evaluate", "train")),
     "manifest": Stage("write_manifest.py"),  # reads every artifact

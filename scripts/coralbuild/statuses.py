@@ -4,6 +4,9 @@ Standard library only: every layer reads it."""
 
 MEASURED = "measured"
 COMPILED = "compiled"
+# A latency that was not measured but estimated without a device (an Edge TPU row of the estimate
+# target): never mixed with measured rows.
+ESTIMATED = "estimated"
 SKIPPED = "skipped"
 FAILED = "failed"
 # Of one figure of a measured row (its accuracy_note): a latency measured, an accuracy not.
@@ -32,6 +35,10 @@ def reason(status):
 
 def is_measured(status):
     return status == MEASURED
+
+
+def is_estimated(status):
+    return status == ESTIMATED
 
 
 def is_compiled(status):

@@ -12,8 +12,9 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 
 from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format
 from coralbuild.defaults import load_schema
-from coralbuild.errors import ConfigError
+from coralbuild.errors import BadInput, ConfigError
 from coralbuild.layout import BENCHMARK_TABLE, DATASET_FOLDERS, NO_DATASET, RUN_FOLDERS, benchmark_table_candidates
+from coralbuild.measure.estimate.setups import check_setups
 from coralbuild.measure.targets import known_devices, target_of
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
@@ -120,8 +121,16 @@ def check_paths(config):
 def check_devices(devices):
     """Each `benchmark.devices` entry names a device of a known target (measure/targets/)."""
     for device in devices:
-        if target_of(device) is None:
+        if target_of(device) is None or target_of(device).CONFIG_KEY != "devices":
             raise ConfigError(f"invalid config at benchmark.devices: unknown device {device!r} (known: {known_devices()})")
+
+
+def check_estimate_setups(setups):
+    """Each `benchmark.estimate` entry is a calibrated setup of the latency estimate."""
+    try:
+        check_setups(setups, "benchmark.estimate")
+    except BadInput as error:
+        raise ConfigError(f"invalid config at {error}") from None
 
 
 def resolve_workflow_datasets(config, workflow_dir):

@@ -30,6 +30,7 @@ PACKAGE_MIN_RUNTIME_VERSION_SLOT = 0
 PACKAGE_MULTI_EXECUTABLE_SLOT = 1  # [ubyte]: a serialized MultiExecutable
 PACKAGE_COMPILER_VERSION_SLOT = 4
 MULTI_EXECUTABLE_EXECUTABLES_SLOT = 0  # [string]: each a serialized Executable
+EXECUTABLE_INSTRUCTIONS_SLOT = 5  # [InstructionBitstream]: tables whose slot 0 is the [ubyte] bitstream
 EXECUTABLE_PARAMETERS_SLOT = 6  # [ubyte]
 EXECUTABLE_TYPE_SLOT = 13  # short; absent means STAND_ALONE
 PARAMETER_CACHING = 1
@@ -89,6 +90,7 @@ class Package:
     compiler_version: str | None
     cached_bytes: int | None  # parameters of the PARAMETER_CACHING executable; None: no executables
     streamed_bytes: int | None  # parameters of the executables that run (EXECUTION_ONLY or STAND_ALONE)
+    instruction_bytes: int | None = None  # instruction bitstreams of those executables (sent at every inference)
 
 
 def read_package(path, index, custom_options):
@@ -106,23 +108,23 @@ def read_package(path, index, custom_options):
         runtime = _scalar(table, PACKAGE_MIN_RUNTIME_VERSION_SLOT, Int32Flags)
         version_offset = table.Offset(4 + 2 * PACKAGE_COMPILER_VERSION_SLOT)
         version = table.String(version_offset + table.Pos).decode("utf-8", "replace") if version_offset else None
-        cached, streamed = _parameter_bytes(_bytes(table, PACKAGE_MULTI_EXECUTABLE_SLOT))
+        cached, streamed, instructions = _executable_bytes(_bytes(table, PACKAGE_MULTI_EXECUTABLE_SLOT))
     # Offsets read from untrusted bytes fail in these ways inside the flatbuffers library.
     except (IndexError, ValueError, TypeError, UnicodeDecodeError, struct.error) as error:
         raise BadInput(f"{path}: {EDGETPU_CUSTOM_CODE} #{index} package is corrupt ({type(error).__name__}: {error})") from None
-    return Package(runtime, version, cached, streamed)
+    return Package(runtime, version, cached, streamed, instructions)
 
 
-def _parameter_bytes(multi_executable):
-    """(cached, streamed) parameter bytes over the executables of a serialized MultiExecutable;
-    (None, None) for a package without one (not known, rather than zero)."""
+def _executable_bytes(multi_executable):
+    """(cached parameter, streamed parameter, per-inference instruction) bytes over the executables
+    of a serialized MultiExecutable; all None for a package without one (not known, not zero)."""
     if not multi_executable:
-        return None, None
+        return None, None, None
     multi = _root(multi_executable)
     offset = multi.Offset(4 + 2 * MULTI_EXECUTABLE_EXECUTABLES_SLOT)
     if not offset:
-        return None, None
-    vector, cached, streamed = multi.Vector(offset), 0, 0
+        return None, None, None
+    vector, cached, streamed, instructions = multi.Vector(offset), 0, 0, 0
     for position in range(multi.VectorLen(offset)):
         element = vector + 4 * position
         start = element + flatbuffers.encode.Get(UOffsetTFlags.packer_type, multi.Bytes, element)
@@ -133,7 +135,17 @@ def _parameter_bytes(multi_executable):
             cached += parameters
         else:
             streamed += parameters
-    return cached, streamed
+            instructions += _instruction_bytes(executable)
+    return cached, streamed, instructions
+
+
+def _instruction_bytes(executable):
+    offset = executable.Offset(4 + 2 * EXECUTABLE_INSTRUCTIONS_SLOT)
+    if not offset:
+        return 0
+    vector = executable.Vector(offset)
+    return sum(_vector_length(Table(executable.Bytes, executable.Indirect(vector + 4 * position)), 0)
+               for position in range(executable.VectorLen(offset)))
 
 
 def _total(values):

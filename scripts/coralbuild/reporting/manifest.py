@@ -10,6 +10,7 @@ from pathlib import Path
 # Files holding measured times: they differ from run to run by nature, so they are left out
 # when two runs are compared (never when a tree is verified against its own manifest).
 MEASUREMENT_FILES = {"benchmark.csv", "summary.csv", "benchmark_cpu.csv", "benchmark_edgetpu.csv",
+                     "estimate_edgetpu.csv",
                      "latency.png", "compiler.stdout", "compile.json"}
 PACKAGES = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "keras": ("keras",),
             "ai-edge-litert": ("ai-edge-litert",), "snakemake": ("snakemake",)}

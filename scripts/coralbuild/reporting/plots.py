@@ -12,28 +12,40 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from coralbuild.statuses import MEASURED  # noqa: E402
+from coralbuild.statuses import ESTIMATED, MEASURED  # noqa: E402
 
 ROW_INCHES = 0.28  # height of one labelled bar in the horizontal bar charts
 MARKERS = {"keras": "*", "float32": "o", "int8": "s", "edgetpu": "^"}
 
 
 def latency(table, path):
-    """Median latency (bar) and p99 (tick) of every measured artifact x device, per model."""
+    """Median latency (bar) and p99 (tick) of every measured artifact x device, per model; estimated
+    Edge TPU latencies drawn apart (hatched, grey, their band as a range), never as measured."""
     measured = table[table.status == MEASURED]
-    figure, axis = plt.subplots(figsize=(11, _bar_chart_height(len(measured))))
-    if measured.empty:
+    estimated = table[table.status == ESTIMATED]
+    shown = pd.concat([measured, estimated])
+    figure, axis = plt.subplots(figsize=(11, _bar_chart_height(len(shown))))
+    if shown.empty:
         _say(axis, "No row was measured:\n" + "\n".join(sorted(set(table.status.fillna("no status")))))
     else:
-        positions = np.arange(len(measured))[::-1]  # the table's first row on top
+        positions = np.arange(len(shown))[::-1]  # the table's first row on top
         labels = [f"{row.dataset}/{row.model}  {row.artifact} on {row.device}" for row in measured.itertuples()]
-        axis.barh(positions, measured.median_ms, color="tab:blue", label="median")
-        axis.scatter(measured.p99_ms, positions, marker="|", s=150, color="tab:red", label="p99", zorder=3)
+        labels += [f"{row.dataset}/{row.model}  {row.artifact} ESTIMATED for {row.device.split(':', 1)[1]}"
+                   for row in estimated.itertuples()]
+        ours, theirs = positions[:len(measured)], positions[len(measured):]
+        axis.barh(ours, measured.median_ms, color="tab:blue", label="median")
+        axis.scatter(measured.p99_ms, ours, marker="|", s=150, color="tab:red", label="p99", zorder=3)
+        if len(estimated):
+            axis.barh(theirs, estimated.median_ms, color="lightgrey", hatch="//", edgecolor="dimgrey",
+                      label="estimated (no device)")
+            axis.errorbar(estimated.median_ms, theirs, fmt="none", ecolor="black", capsize=3, label="estimate's band",
+                          xerr=[estimated.median_ms - estimated.estimate_low_ms, estimated.estimate_high_ms - estimated.median_ms])
         axis.set_yticks(positions, labels, fontsize=8)
-        axis.set_ylim(-0.7, len(measured) - 0.3)
+        axis.set_ylim(-0.7, len(shown) - 0.3)
         axis.xaxis.set_major_locator(MaxNLocator(nbins=6))
         axis.set_xlabel("latency per invoke, batch 1 (ms)")
         _legend_beside(axis, axis.get_legend_handles_labels()[0])

@@ -3,7 +3,7 @@ artifact side by side."""
 
 import pandas as pd
 
-from coralbuild.statuses import MEASURED
+from coralbuild.statuses import MEASURED, is_estimated
 
 ARTIFACT_ORDER = ["keras", "float32", "int8", "edgetpu"]
 DETECTION_FIGURES = ("map50", "map50_95")
@@ -31,6 +31,9 @@ def summarize(table, metrics):
             for figure in figures:
                 row[f"{artifact}_{figure}"] = _first(measured[figure])
             for device_row in of_artifact.itertuples():
+                if is_estimated(device_row.status):  # its own column, never a measured one
+                    row.update(estimate_columns(device_row, _first(measured[measured.device != "cpu"].median_ms)))
+                    continue
                 value = device_row.median_ms if device_row.status == MEASURED else device_row.status
                 row[f"{artifact}_{device_row.device}_median_ms"] = value
         compile_row = group.iloc[0]
@@ -41,6 +44,16 @@ def summarize(table, metrics):
         row["dataset_warnings"] = "; ".join(evaluated.get("dataset_warnings", [])) or None
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def estimate_columns(row, measured_ms):
+    """An estimated row's cells: `edgetpu_estimate:<setup>_estimated_ms` "4.1 (3.2-5.0)", and, where
+    the Edge TPU was measured too, the estimate's error against that measurement."""
+    name = f"{row.artifact}_{row.device}"
+    cells = {f"{name}_estimated_ms": f"{row.median_ms:.4g} ({row.estimate_low_ms:.4g}-{row.estimate_high_ms:.4g})"}
+    if measured_ms is not None and row.artifact == "edgetpu":
+        cells[f"{name}_error"] = f"{(row.median_ms - measured_ms) / measured_ms:+.0%} against the measured {measured_ms:.4g} ms"
+    return cells
 
 
 def describe_model_io(evaluated):

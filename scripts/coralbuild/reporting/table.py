@@ -44,6 +44,7 @@ MEASUREMENT_COLUMNS = [
     "map50", "map50_95", "accuracy_note", "agreement", "agreement_reference", "threads", "warmup", "iterations", "load_ms", "first_invoke_ms",
     "median_ms", "mean_ms", "p90_ms", "p99_ms", "min_ms", "max_ms", "std_ms", "throughput_per_s",
     "device_name", "host_cpu", "python_version", "interpreter", "edgetpu_runtime", "edgetpu_access",
+    "estimate_low_ms", "estimate_high_ms", "estimate_basis", "estimate_bound",
 ]
 COMPILE_COLUMNS = [
     "compile_status", "compiler_version", "min_runtime_version", "edgetpu_segments", "ops_total",

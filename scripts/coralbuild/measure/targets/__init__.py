@@ -5,7 +5,10 @@ Each target is one module of this package (found by pkgutil: a new target needs 
     DEVICE_NAMES   how those entries are written, for error messages
     RULE           the benchmark rule that measures on it (its stage in coralbuild/stages.py)
     NEEDS_COMPILE  whether it runs the compiled model (and so needs the compile stage)
-and a runtime of the same name in measure/runtimes/ (how the measurement opens a model there).
+    CONFIG_KEY     the `benchmark` key listing its entries: "devices", or its own key, with a
+                   devices(values) function turning that key's values into device entries
+    MEASURES       whether it runs the model: then a runtime of the same name in measure/runtimes/
+                   says how the measurement opens a model there
 Declarations only, standard library only: the Snakefile and the reports read them without loading
 any interpreter.
 """
@@ -39,6 +42,17 @@ def targets_of(devices):
     return [target(name) for name in TARGETS if TARGETS[name] in wanted]
 
 
+def configured_devices(benchmark):
+    """Every device entry the `benchmark` config section asks for: `devices`, then the entries of
+    the targets that have their own key (the estimate's setups)."""
+    devices = list(benchmark["devices"])
+    for name in TARGETS:
+        own = target(name)
+        if own.CONFIG_KEY != "devices":
+            devices += own.devices(benchmark.get(own.CONFIG_KEY, []))
+    return devices
+
+
 def known_devices():
     """How every target's device entries are written, for messages."""
-    return "; ".join(f"{name}: {target(name).DEVICE_NAMES}" for name in TARGETS)
+    return "; ".join(f"{name}: {target(name).DEVICE_NAMES}" for name in TARGETS if target(name).CONFIG_KEY == "devices")

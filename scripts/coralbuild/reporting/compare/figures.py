@@ -5,7 +5,7 @@ else predicted), parameter memory and the compile status."""
 import math
 from dataclasses import dataclass
 
-from coralbuild.statuses import MEASURED
+from coralbuild.statuses import MEASURED, is_estimated
 
 # Where a row's Edge TPU mapping comes from, as the comparison shows it ("compiled -> predicted"):
 # the compiler's output, else the prediction. Names of a source, not row statuses.
@@ -19,7 +19,8 @@ class Figure:
     base: object
     new: object
     change: str  # how NEW differs, in the figure's own unit ("" when equal or not comparable)
-    within_noise: bool = False  # a latency that moved less than the runs' measured spread
+    within_noise: bool = False  # a latency that moved less than the runs' measured spread (an estimate: its band)
+    estimated: bool = False  # a latency estimated without a device, not measured
 
 
 def row_figures(old, new):
@@ -43,7 +44,7 @@ def row_figures(old, new):
 def _value(row, column):
     if row is None:
         return None
-    value = row[column]
+    value = row.get(column)  # None where an older table lacks the column
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return value.item() if hasattr(value, "item") else value
@@ -51,6 +52,11 @@ def _value(row, column):
 
 def _measured(row, column):
     return _value(row, column) if _value(row, "status") == MEASURED else None
+
+
+def _latency_of(row):
+    """A row's median latency: measured, or estimated (an estimated row only ever meets another)."""
+    return _value(row, "median_ms") if _value(row, "status") == MEASURED or is_estimated(_value(row, "status")) else None
 
 
 def _text(name, old, new, column):
@@ -87,10 +93,16 @@ def latency_noise(old, new):
 
 
 def _latency(old, new):
-    base, current = _measured(old, "median_ms"), _measured(new, "median_ms")
+    base, current = _latency_of(old), _latency_of(new)
     figure = _ratio("median_ms", base, current)
     if None in (base, current):
         return figure
+    if is_estimated(_value(new, "status")):
+        # An estimate's noise is its band: a NEW estimate inside BASE's band is no change it can tell.
+        low, high = _value(old, "estimate_low_ms"), _value(old, "estimate_high_ms")
+        within = low is not None and high is not None and low <= current <= high
+        change = f"{figure.change} (estimated)" + (f", within the estimate's band {low:.4g}-{high:.4g} ms" if within else "")
+        return Figure(figure.name, base, current, change, within_noise=within, estimated=True)
     noise = latency_noise(old, new)
     if abs(current - base) <= noise:
         return Figure(figure.name, base, current, f"{figure.change}, within noise ±{noise:.2g} ms", within_noise=True)

@@ -70,8 +70,9 @@ def violations(rows, thresholds, base_label="BASE", new_label="NEW"):
         if thresholds.max_latency_ratio is not None and None not in (latency.base, latency.new) and latency.base > 0:
             ratio = latency.new / latency.base
             if ratio > thresholds.max_latency_ratio and not latency.within_noise:
-                found.append(f"{name}: median latency {latency.base:.4g} -> {latency.new:.4g} ms ({ratio:.2f}x > "
-                             f"--max-latency-ratio {thresholds.max_latency_ratio:g}, beyond the runs' noise)")
+                what, beyond = ("estimated", "beyond the estimate's band") if latency.estimated else ("", "beyond the runs' noise")
+                found.append(f"{name}: {what + ' ' if what else ''}median latency {latency.base:.4g} -> {latency.new:.4g} ms "
+                             f"({ratio:.2f}x > --max-latency-ratio {thresholds.max_latency_ratio:g}, {beyond})")
     if thresholds.no_new_cpu_ops:
         found += _new_cpu_ops(rows)
     return found

@@ -18,9 +18,11 @@ REQUIRED_COLUMNS = KEY + [
     "predicted_ops_cpu", "predicted_segments", "predicted_parameter_bytes", "predicted_parameter_memory",
 ]
 
-# Those of them the comparison computes with.
+# Those of them the comparison computes with, and the estimate's band where a table has it (tables
+# written before the latency estimate have no such columns).
 NUMERIC_COLUMNS = [column for column in REQUIRED_COLUMNS
                    if column not in (*KEY, "status", "compile_status", "predicted_parameter_memory")]
+OPTIONAL_NUMERIC_COLUMNS = ["estimate_low_ms", "estimate_high_ms"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def _read_manifest(path, label):
 def _check_values(table, table_path, label):
     """Numbers where the comparison computes (a hand-edited `accuracy=abc` or `ops=inf` is named,
     not a traceback), and artifacts it knows."""
-    for column in NUMERIC_COLUMNS:
+    for column in NUMERIC_COLUMNS + [column for column in OPTIONAL_NUMERIC_COLUMNS if column in table.columns]:
         values = pd.to_numeric(table[column], errors="coerce")
         bad = table[column].notna() & ~np.isfinite(values.astype(float))
         if bad.any():
