@@ -21,12 +21,18 @@ from coralbuild.edgetpu.inspection import EDGETPU_CUSTOM_CODE
 from coralbuild.edgetpu.tflite_model import read_tflite
 from coralbuild.errors import BadInput, reports_bad_input
 from coralbuild.layout import COMPILED_MODEL
-from coralbuild.measure.measurement import host_cpu
-from coralbuild.reporting.table import MEASUREMENT_COLUMNS, add_row_identity, read_compile_record, row_identity, write_table
-from coralbuild.statuses import ESTIMATED, is_compiled, skipped
 from coralbuild.measure.estimate.estimator import estimate
-from coralbuild.measure.estimate.setups import calibrated, check_setups
 from coralbuild.measure.estimate.features import compiled_features, int8_features
+from coralbuild.measure.estimate.setups import calibrated, check_setups
+from coralbuild.measure.measurement import host_cpu
+from coralbuild.reporting.table import (
+    MEASUREMENT_COLUMNS,
+    add_row_identity,
+    read_compile_record,
+    row_identity,
+    write_table,
+)
+from coralbuild.statuses import ESTIMATED, is_compiled, skipped
 
 COMPILED_SUFFIX = "_edgetpu.tflite"
 
@@ -66,7 +72,8 @@ def table_rows(args, setups):
     model, source = Path(args.model), None
     if args.compiled_folder and is_compiled(read_compile_record(args.compiled_folder)["status"]):
         model, source = Path(args.compiled_folder) / COMPILED_MODEL, Path(args.model)
-    identity = {**row_identity(args), "artifact": "edgetpu", "size_bytes": model.stat().st_size}
+    # The compiled model's size where it was made; an estimate from the int8 model has no edgetpu file.
+    identity = {**row_identity(args), "artifact": "edgetpu", "size_bytes": model.stat().st_size if source else None}
     try:
         features = model_features(model, source)
     except BadInput as error:  # a float model, or nothing on the Edge TPU: a row that says so

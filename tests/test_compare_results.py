@@ -192,7 +192,7 @@ def test_two_runs_that_differ_in_one_setting(tiny_run, changed_run):
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     rows = {(row["model"], row["artifact"], row["device"]): row for row in report["rows"]}
-    estimates = [("edgetpu", f"estimate:{setup}") for setup in ("usb3_desktop", "devboard")]  # benchmark.estimate's default
+    estimates = [("edgetpu", "estimate:usb3_desktop")]  # benchmark.estimate's default
     assert set(rows) == {(model, artifact, device) for model in ("cnn", "mlp")
                          for artifact, device in (("float32", "cpu"), ("int8", "cpu"), ("edgetpu", "usb"), *estimates)}
     estimated = rows["cnn", "edgetpu", "estimate:usb3_desktop"]["figures"]
@@ -219,7 +219,7 @@ def test_two_runs_that_differ_in_one_setting(tiny_run, changed_run):
 def test_a_run_with_a_baseline_puts_the_comparison_in_the_report(changed_run):
     folder = changed_run / "results/comparison"
     table = pd.read_csv(folder / "comparison.csv")
-    assert len(table) == 10 and set(table.presence) == {"both"}  # 3 measured rows and 2 estimated per model
+    assert len(table) == 8 and set(table.presence) == {"both"}  # 3 measured rows and 1 estimated per model
     int8 = table[(table.model == "cnn") & (table.artifact == "int8")].iloc[0]
     assert int8.why == "config quantize" and int8.size_bytes_new < int8.size_bytes_base
     assert "| mnist/cnn int8 cpu " in (folder / "comparison.md").read_text()

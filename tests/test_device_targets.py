@@ -8,6 +8,7 @@ from coralbuild import stages
 from coralbuild.measure import runtimes, targets
 from coralbuild.measure.targets import known_devices, target_of, targets_of
 
+
 def stages_schema_keys():
     from coralbuild.defaults import load_schema
 

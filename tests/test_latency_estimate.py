@@ -99,7 +99,8 @@ def float_copy(folder):
 
 
 @pytest.mark.parametrize("case, words", [
-    ("unknown setup", "--setup: unknown setup 'laptop' (calibrated setups: usb3_desktop, devboard)"),
+    ("unknown setup", "--setup: unknown setup 'laptop' (calibrated setups: usb3_desktop)"),
+    ("setup too weakly calibrated", "--setup: setup 'devboard' is not offered: its calibration is too weak (deeplabv3"),
     ("float model", "a float model (no int8 tensor)"),
     ("no segment", "no Edge TPU segment is predicted"),
     ("compiled without its source", "a compiled model needs the model it was compiled from"),
@@ -107,7 +108,8 @@ def float_copy(folder):
 def test_bad_input_is_one_line(tmp_path, case, words):
     compiled_alone = tmp_path / "alone_edgetpu.tflite"
     compiled_alone.write_bytes(Path(f"{DEEPLAB}_edgetpu.tflite").read_bytes())
-    args = {"unknown setup": [CNN, "--setup", "laptop"], "float model": [float_copy(tmp_path)],
+    args = {"unknown setup": [CNN, "--setup", "laptop"], "setup too weakly calibrated": [CNN, "--setup", "devboard"],
+            "float model": [float_copy(tmp_path)],
             "no segment": [DATA / "fixtures/flatten_dynamic_batch.tflite"],
             "compiled without its source": [compiled_alone]}[case]
     result = run_script("estimate_edgetpu_latency.py", *args)
