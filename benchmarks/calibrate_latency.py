@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from coralbuild.atomic import write_text  # noqa: E402
 from coralbuild.measure.estimate import calibration, features  # noqa: E402
 from coralbuild.measure.estimate.setups import COEFFICIENTS  # noqa: E402
+from coralbuild.measure.estimate.terms import TERMS  # noqa: E402
 from coralbuild.measure.measurement import host_cpu  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -180,7 +181,7 @@ def main():
     document = {"written_by": "benchmarks/calibrate_latency.py (make calibrate)",
                 "fit": "scipy.optimize.nnls on relative errors; band: 5th-95th percentile of leave-one-out errors",
                 "calibration_host": {"cpu": host_cpu(), "python": platform.python_version()},
-                "terms": {term: meaning for term, (_, _, meaning) in calibration.TERMS.items()},
+                "terms": {term: meaning for term, (_, _, meaning) in TERMS.items()},
                 "setups": setups}
     write_text(COEFFICIENTS, json.dumps(document, indent=1) + "\n")
     report(setups)

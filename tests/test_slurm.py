@@ -181,8 +181,8 @@ def test_the_tiny_run_on_slurm_matches_a_local_run(slurm_cluster, tiny_run, tmp_
 
     jobs = submitted_jobs()
     rules = sorted(job[0].split("_wildcards_")[0][len("rule_"):] for job in jobs)
-    per_model = ["benchmark_cpu", "convert_float32", "evaluate", "export_saved_model", "predict_edgetpu",
-                 "quantize_int8", "train"]
+    per_model = ["benchmark_cpu", "convert_float32", "estimate_edgetpu", "evaluate", "export_saved_model",
+                 "predict_edgetpu", "quantize_int8", "train"]
     # Tables and plots ran on the submit host, and so did the Edge TPU benchmarks: without a
     # compiler they only write "skipped" rows, and a job constrained to `coral` would wait forever here.
     assert rules == sorted(["prepare_dataset", *per_model, *per_model])

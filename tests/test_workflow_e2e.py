@@ -35,7 +35,7 @@ from conftest import run_snakemake as snakemake
 from coralbuild.reporting.table import COLUMNS
 
 PER_MODEL_JOBS = ["train", "export_saved_model", "convert_float32", "quantize_int8", "predict_edgetpu", "evaluate",
-                  "benchmark_cpu", "benchmark_edgetpu"]
+                  "benchmark_cpu", "benchmark_edgetpu", "estimate_edgetpu"]
 FINAL_JOBS = {"benchmark_table": 1, "summary_table": 1, "plot_results": 1, "manifest": 1, "all": 1}
 
 
@@ -84,8 +84,14 @@ def test_benchmark_table_holds_real_measurements(tiny_run):
     table = pd.read_csv(tiny_run / "results/benchmark.csv")
     assert list(table.columns) == COLUMNS
     assert sorted(zip(table.model, table.artifact, table.device, strict=True)) == [
-        (m, a, d) for m in ("cnn", "mlp") for a, d in [("edgetpu", "usb"), ("float32", "cpu"), ("int8", "cpu")]]
+        (m, a, d) for m in ("cnn", "mlp")
+        for a, d in [("edgetpu", "estimate:usb3_desktop"), ("edgetpu", "usb"), ("float32", "cpu"), ("int8", "cpu")]]
     cpu, edgetpu = table[table.device == "cpu"], table[table.device == "usb"]
+    # Without a device, the Edge TPU latency estimated from the int8 model, labelled as such.
+    estimated = table[table.device == "estimate:usb3_desktop"]
+    assert set(estimated.status) == {"estimated"} and (estimated.median_ms > 0).all()
+    assert set(estimated.estimate_basis) == {"int8 model and placement prediction"}
+    assert (estimated.estimate_low_ms <= estimated.median_ms).all() and (estimated.median_ms <= estimated.estimate_high_ms).all()
     assert set(cpu.status) == {"measured"} and set(cpu.agreement_reference) == {"keras"}
     assert set(edgetpu.status) == {"skipped: no compiled model (compile skipped: no edgetpu_compiler on PATH and no "
                                    "compile.container_image configured)"}
@@ -171,7 +177,8 @@ def test_touching_files_without_changing_them_reruns_nothing(tiny_run):
 
 
 CONFIG_CHANGES = {
-    "benchmark: {iterations: 60}": downstream("benchmark_cpu"),
+    # The estimate does not read the invoke counts: it does not rerun.
+    "benchmark: {iterations: 60}": {"benchmark_cpu": 2, "benchmark_edgetpu": 2, **FINAL_JOBS},
     "quantize: {representative_samples: 50}": downstream("quantize_int8"),
     "train: {epochs: 2}": downstream("train"),
     "models: {cnn: {train: {epochs: 2}}}": downstream("train", models=("cnn",)),
@@ -305,7 +312,8 @@ def test_benchmark_devices_choose_the_benchmark_jobs(project_copy, devices, expe
 def test_a_compiler_adds_only_the_compile_jobs(compiled_run):
     _, _, planned = compiled_run
     # And the digest of the compile script, which no rule ran before.
-    assert planned == {"code_digest": 1, "compile_edgetpu": 2, "benchmark_edgetpu": 2, **FINAL_JOBS}
+    # The estimate reads the compiled package once there is one.
+    assert planned == {"code_digest": 1, "compile_edgetpu": 2, "benchmark_edgetpu": 2, "estimate_edgetpu": 2, **FINAL_JOBS}
 
 
 def test_compiled_models_fill_the_compile_columns(compiled_run):

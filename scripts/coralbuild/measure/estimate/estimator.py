@@ -2,8 +2,8 @@
 
 from dataclasses import asdict, dataclass
 
-from coralbuild.measure.estimate.calibration import TERMS, estimate_ms, term_values
 from coralbuild.measure.estimate.setups import calibrated, check_setups
+from coralbuild.measure.estimate.terms import TERMS, estimate_ms, term_values
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from coralbuild.errors import BadInput
+from coralbuild.errors import BadInput, first_line
 from coralbuild.layout import ARTIFACT_FILES, benchmark_table_candidates
 from coralbuild.reporting.manifest_check import read_manifest
 
@@ -45,7 +45,7 @@ def load_run(path, label):
     try:
         table = pd.read_csv(table_path)
     except (ValueError, OSError) as error:  # not a CSV, empty, unreadable
-        raise BadInput(f"{table_path}: not a readable benchmark table ({label}: {error})") from None
+        raise BadInput(f"{table_path}: not a readable benchmark table ({label}: {first_line(error)})") from None
     missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
     if missing:
         raise BadInput(f"{table_path}: not a benchmark table of this workflow's version ({label}): "
