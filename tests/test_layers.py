@@ -15,7 +15,7 @@ PACKAGE = SCRIPTS / "coralbuild"
 # Lowest first. A module may import its own unit and any unit of a lower layer; the domain units
 # (one layer) do not import each other.
 LAYERS = [
-    {"errors"},  # the one-line error every layer raises
+    {"errors", "registry"},  # the one-line error every layer raises; how a registry finds its entries
     {"atomic", "inputs", "statuses", "layout", "defaults", "code_digest", "tasks"},  # foundation: no domain knowledge
     {"data", "models", "edgetpu"},  # the domain: datasets, networks, the Edge TPU compiler and placement
     {"measure"},  # running models on data (CPU, Edge TPU)

@@ -46,6 +46,8 @@ ROWS = [  # (artifact, device, status)
     ("int8", "cpu", "measured"),
     ("edgetpu", "usb", "skipped: no Edge TPU runtime library"),
     ("edgetpu", "pci:0", "failed: runtime crashed (signal 11, SIGSEGV)"),
+    ("edgetpu", "usb:1", "measured"),
+    ("edgetpu", "estimate:usb3_desktop", "estimated"),
 ]
 
 
@@ -59,14 +61,15 @@ def small_summary(tmp_path):
     for model, compiled in (("cnn", True), ("mlp", False)):
         for artifact, device, status in ROWS:
             measured = status == "measured"
-            rows.append({"dataset": "mnist", "model": model, "artifact": artifact, "device": device,
+            estimate = {"median_ms": 1.5, "estimate_low_ms": 1.2, "estimate_high_ms": 2.0} if status == "estimated" else {}
+            rows.append({**estimate, "dataset": "mnist", "model": model, "artifact": artifact, "device": device,
                          "status": status, "size_bytes": 62296, "accuracy": 0.98 if measured else None,
                          "balanced_accuracy": 0.98 if measured else None, "median_ms": 0.02 if measured else None,
                          # One detector's mAP: the run's summary then has the mAP columns.
                          "map50": 0.5 if measured and not compiled else None,
                          "map50_95": 0.3 if measured and not compiled else None,
                          "compile_status": "compiled" if compiled else "skipped: no edgetpu_compiler on PATH",
-                         "ops_total": 9 if compiled else None, "ops_edgetpu": 9 if compiled else None})
+                         "ops_total": 9 if compiled else None, "ops_edgetpu": 9 if compiled else None, **estimate})
     path = tmp_path / "benchmark.csv"
     write_table(pd.DataFrame(rows).reindex(columns=COLUMNS), path)
     metrics = {("mnist", model): {"artifacts": {"keras": {"accuracy": 0.98, "balanced_accuracy": 0.98}},
@@ -76,8 +79,11 @@ def small_summary(tmp_path):
 
 def expand(name):
     """A documented summary column with its placeholders filled in from ROWS."""
+    if "<setup>" in name:
+        return {name.replace("estimate:<setup>", device) for _, device, status in ROWS if status == "estimated"}
     if "<device>" in name:
-        return {name.replace("<artifact>", artifact).replace("<device>", device) for artifact, device, _ in ROWS}
+        return {name.replace("<artifact>", artifact).replace("<device>", device) for artifact, device, status in ROWS
+                if status != "estimated"}
     if "<artifact>" in name:
         return {name.replace("<artifact>", artifact) for artifact, _, _ in ROWS}
     return {name}

@@ -39,6 +39,34 @@ def test_summary_puts_artifacts_side_by_side_and_statuses_where_nothing_was_meas
     assert row.compile_status == "compiled" and row.ops_edgetpu_of_total == "9/10"
 
 
+ESTIMATED = {"dataset": "mnist", "model": "cnn", "artifact": "edgetpu", "device": "estimate:usb3_desktop",
+             "status": "estimated", "median_ms": 1.5, "estimate_low_ms": 1.2, "estimate_high_ms": 2.0}
+
+
+@pytest.mark.parametrize("measured_ms", [None, 1.0])
+def test_an_estimate_has_its_own_summary_column_and_its_error_where_the_device_was_measured(measured_ms):
+    table = tidy_table(compiled=True)
+    if measured_ms is not None:  # the Edge TPU measured on a device too
+        table.loc[table.device == "usb", ["status", "median_ms"]] = ["measured", measured_ms]
+    table = pd.concat([table, pd.DataFrame([ESTIMATED]).reindex(columns=COLUMNS)], ignore_index=True)
+    row = summarize(table, {}).iloc[0]
+    assert row["edgetpu_estimate:usb3_desktop_estimated_ms"] == "1.5 (1.2-2)"
+    assert row.edgetpu_usb_median_ms == (measured_ms if measured_ms else "skipped: no Edge TPU runtime library")
+    if measured_ms is None:
+        assert "edgetpu_estimate:usb3_desktop_error" not in row
+    else:
+        assert row["edgetpu_estimate:usb3_desktop_error"] == "+50% against the measured 1 ms"
+
+
+def test_the_latency_plot_draws_an_estimate_apart_from_measurements(tmp_path):
+    table = pd.concat([tidy_table(compiled=False), pd.DataFrame([ESTIMATED]).reindex(columns=COLUMNS)], ignore_index=True)
+    with_estimate, without = tmp_path / "with.png", tmp_path / "without.png"
+    plots.latency(table, with_estimate)
+    plots.latency(tidy_table(compiled=False), without)
+    assert with_estimate.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert with_estimate.read_bytes() != without.read_bytes()
+
+
 def test_plots_are_drawn_with_and_without_compiled_models(tmp_path):
     history = pd.DataFrame({"epoch": [1, 2], "accuracy": [0.9, 0.95], "val_accuracy": [0.92, 0.94],
                             "loss": [0.3, 0.2], "val_loss": [0.25, 0.22]})

@@ -1,6 +1,6 @@
 """Tasks: what a model's outputs mean, and so what its accuracy is measured on (`models.<name>.task`).
 
-Each task is one module of this package (found by pkgutil: a new task needs no line here) with:
+Each task is one module of this package (found by coralbuild/registry.py: a new task needs no line here) with:
     DATASET_FORMATS  the dataset formats its accuracy is measured on: a model runs on every
                      dataset of these formats (or on those its `datasets` names), and on none
                      where the config has none
@@ -10,16 +10,15 @@ Each task is one module of this package (found by pkgutil: a new task needs no l
 Declarations only, standard library only: the Snakefile plans with them.
 """
 
-import importlib
-import pkgutil
+from coralbuild import registry
 
-TASKS = {module.name: f"{__name__}.{module.name}" for module in pkgutil.iter_modules(__path__)}
+TASKS = registry.entries(__name__, __path__)
 # A model entry without `task` (every model built here) classifies.
 DEFAULT_TASK = "classify"
 
 
 def task(name):
-    return importlib.import_module(TASKS[name])
+    return registry.load(TASKS, name)
 
 
 def task_name(model_settings):

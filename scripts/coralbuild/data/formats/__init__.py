@@ -15,15 +15,14 @@ one is its module and its schema block. The registry names modules, imported on 
 that reading it (the stage table does) costs nothing.
 """
 
-import importlib
-import pkgutil
+from coralbuild import registry
 
-FORMATS = {module.name: f"{__name__}.{module.name}" for module in pkgutil.iter_modules(__path__)}
+FORMATS = registry.entries(__name__, __path__)
 DEFAULT_FORMAT = "idx"
 
 
 def format_module(name):
-    return importlib.import_module(FORMATS[name])
+    return registry.load(FORMATS, name)
 
 
 def dataset_format(settings):

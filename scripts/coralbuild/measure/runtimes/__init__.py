@@ -8,10 +8,9 @@ Kept apart from the targets' declarations, which the planning and the reports re
 interpreters these modules load. Runs in Coral's Python 3.9 environment too.
 """
 
-import importlib
-import pkgutil
+from coralbuild import registry
 
-RUNTIMES = {module.name: f"{__name__}.{module.name}" for module in pkgutil.iter_modules(__path__)}
+RUNTIMES = registry.entries(__name__, __path__)
 
 
 class NoRuntime(Exception):
@@ -23,4 +22,4 @@ class NoDevice(Exception):
 
 
 def runtime(target_name):
-    return importlib.import_module(RUNTIMES[target_name])
+    return registry.load(RUNTIMES, target_name)

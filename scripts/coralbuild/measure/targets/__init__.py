@@ -1,6 +1,6 @@
 """Device targets: the registry of where a model's latency is measured (`benchmark.devices`).
 
-Each target is one module of this package (found by pkgutil: a new target needs no line here) with:
+Each target is one module of this package (found by coralbuild/registry.py: a new target needs no line here) with:
     DEVICES        a regular expression that the `benchmark.devices` entries it runs on match whole
     DEVICE_NAMES   how those entries are written, for error messages
     RULE           the benchmark rule that measures on it (its stage in coralbuild/stages.py)
@@ -13,15 +13,15 @@ Declarations only, standard library only: the Snakefile and the reports read the
 any interpreter.
 """
 
-import importlib
-import pkgutil
 import re
 
-TARGETS = {module.name: f"{__name__}.{module.name}" for module in pkgutil.iter_modules(__path__)}
+from coralbuild import registry
+
+TARGETS = registry.entries(__name__, __path__)
 
 
 def target(name):
-    return importlib.import_module(TARGETS[name])
+    return registry.load(TARGETS, name)
 
 
 def target_of(device):

@@ -1,0 +1,19 @@
+"""The one way a registry package finds its entries: every module of the package is an entry,
+named by its file and imported on first use, so that reading a registry (the Snakefile and the
+stage table do) costs nothing. Standard library only; runs in Coral's Python 3.9 stack too.
+
+code_digest.py recognises a registry by its call of `entries(__name__, __path__)`: the digest of
+a script that reads one covers every entry's module."""
+
+import importlib
+import pkgutil
+
+
+def entries(package_name, package_path):
+    """name -> importable module name of every module of the package at `package_path`."""
+    return {module.name: f"{package_name}.{module.name}" for module in pkgutil.iter_modules(package_path)}
+
+
+def load(registry, name):
+    """The module of entry `name` of `registry` (an entries() dict)."""
+    return importlib.import_module(registry[name])
