@@ -87,7 +87,7 @@ def material(rebuilt):
     return found
 
 
-def calibrate(setup, declaration, latencies, found):
+def calibrate(declaration, latencies, found):
     models = []
     for name in sorted(found):
         sources = [latencies[(published_setup, name)] for published_setup in declaration["published"]
@@ -177,7 +177,7 @@ def main():
         sys.exit(f"refitted coefficients differ from the stored ones: {', '.join(drift)}" if drift else 0)
     subprocess.run([sys.executable, str(REBUILD), str(args.rebuilt)], check=True)
     latencies, found = published(), material(args.rebuilt)
-    setups = {setup: calibrate(setup, declaration, latencies, found) for setup, declaration in SETUPS.items()}
+    setups = {setup: calibrate(declaration, latencies, found) for setup, declaration in SETUPS.items()}
     document = {"written_by": "benchmarks/calibrate_latency.py (make calibrate)",
                 "fit": "scipy.optimize.nnls on relative errors; band: 5th-95th percentile of leave-one-out errors",
                 "calibration_host": {"cpu": host_cpu(), "python": platform.python_version()},

@@ -32,7 +32,7 @@ from coralbuild.reporting.table import (
     row_identity,
     write_table,
 )
-from coralbuild.statuses import ESTIMATED, is_compiled, skipped
+from coralbuild.statuses import ESTIMATED, is_compiled, not_measured, skipped
 
 COMPILED_SUFFIX = "_edgetpu.tflite"
 
@@ -49,10 +49,11 @@ def source_of(compiled, source):
 
 
 def model_features(model, source=None):
-    """Features of a compiled or an int8 model, whichever `model` is."""
-    if any(op.name == EDGETPU_CUSTOM_CODE for op in read_tflite(model).operators):
-        return compiled_features(model, source_of(model, source))
-    return int8_features(model)
+    """Features of a compiled or an int8 model, whichever `model` is (read once)."""
+    read = read_tflite(model)
+    if any(op.name == EDGETPU_CUSTOM_CODE for op in read.operators):
+        return compiled_features(model, source_of(model, source), model=read)
+    return int8_features(model, model=read)
 
 
 def _print_table(estimates, features):
@@ -83,7 +84,7 @@ def table_rows(args, setups):
         rows.append({**identity, "device": f"estimate:{item.setup}", "status": ESTIMATED, "median_ms": item.median_ms,
                      "estimate_low_ms": item.low_ms, "estimate_high_ms": item.high_ms, "estimate_basis": item.basis,
                      "estimate_bound": item.bound, "host_cpu": host_cpu(),
-                     "accuracy_note": "not measured: an estimate runs no inference"})
+                     "accuracy_note": not_measured("an estimate runs no inference")})
         print(f"{item.setup}: estimated {item.median_ms:.3f} ms ({item.low_ms:.3f}-{item.high_ms:.3f}), "
               f"{item.basis}, bound by {item.bound}; terms {item.terms_ms}")
     return rows
@@ -109,7 +110,7 @@ def main(argv=None):
     features = model_features(args.model, args.source)
     estimates = [estimate(features, setup) for setup in setups]
     if args.json:
-        print(json.dumps({"model": args.model, "status": "estimated", "features": features.as_dict(),
+        print(json.dumps({"model": args.model, "status": ESTIMATED, "features": features.as_dict(),
                           "estimates": [item.as_dict() for item in estimates]}, indent=2))
     else:
         _print_table(estimates, features)

@@ -72,9 +72,10 @@ def _edge_bytes(model, on_chip):
     return sum(tensor_bytes(model.tensors[t]) for t in entering | leaving)
 
 
-def compiled_features(compiled, source=None):
-    """Features of a compiled model (with its source model, the Edge TPU's MACs too)."""
-    model = read_tflite(compiled)
+def compiled_features(compiled, source=None, model=None):
+    """Features of a compiled model (with its source model, the Edge TPU's MACs too); `model` is
+    the compiled model already read, if it was."""
+    model = model or read_tflite(compiled)
     segments = [i for i, op in enumerate(model.operators) if op.name == EDGETPU_CUSTOM_CODE]
     if not segments:
         raise BadInput(f"{compiled}: no Edge TPU segment ({EDGETPU_CUSTOM_CODE}): nothing runs on the Edge TPU to estimate")
@@ -93,10 +94,11 @@ def compiled_features(compiled, source=None):
                     *_cpu_time(compiled, model, cpu), segments=len(segments))
 
 
-def int8_features(int8, prediction=None):
+def int8_features(int8, prediction=None, model=None):
     """Features of an int8 model from the placement prediction (made here when not given); an op
-    predicted uncertain counts as mapped, the compiler's usual choice in the evidence."""
-    model = read_tflite(int8)
+    predicted uncertain counts as mapped, the compiler's usual choice in the evidence. `model` is
+    the int8 model already read, if it was."""
+    model = model or read_tflite(int8)
     if not any(t.dtype in placement.EDGETPU_TYPES for t in model.tensors if not t.is_constant):
         raise BadInput(f"{int8}: a float model (no int8 tensor): the Edge TPU runs fully int8 models; "
                        "quantize it first (quantize_int8, or a brought int8 .tflite)")
