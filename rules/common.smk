@@ -69,6 +69,7 @@ def check_config(config):
     """Check the config against config/schema.yaml and its dataset sources, one clear line if bad;
     validating fills in the schema's defaults of the sections and keys it leaves out."""
     try:
+        wf.check_config_files(workflow.configfiles)
         wf.check_registered_names(config)
         wf.check_reserved_names(config)
         wf.check_paths(config)

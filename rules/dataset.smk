@@ -13,7 +13,7 @@ rule download_dataset_file:
         source=lambda w: wf.download_source(dataset_settings(w), w.filename),
     shell:
         "python {input.script:q} --url {params.source[0]:q} --sha256 {params.source[1]:q}"
-        " --output {output:q} > {log:q} 2>&1"
+        " --max-bytes {params.source[2]} --output {output:q} > {log:q} 2>&1"
 
 
 rule prepare_dataset:

@@ -171,6 +171,9 @@ def test_bad_input_is_one_line_naming_the_file_or_key(tmp_path):
     (tmp_path / "gate.yaml").write_text("max_size_ratio: big\n")
     line = one_line_error(run_script("compare_results.py", good, good, "--thresholds", tmp_path / "gate.yaml"))
     assert "max_size_ratio must be a number >= 0, got 'big'" in line
+    (tmp_path / "gate.yaml").write_text("max_size_ratio: 1.1\nmax_size_ratio: 5\n")
+    line = one_line_error(run_script("compare_results.py", good, good, "--thresholds", tmp_path / "gate.yaml"))
+    assert line.endswith("gate.yaml line 2: key 'max_size_ratio' given twice (YAML would keep only the last)")
 
 
 @pytest.fixture(scope="module")

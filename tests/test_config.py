@@ -103,6 +103,10 @@ def run_dry(project, config_text):
     ("baseline: before", "invalid config at baseline: before is not an earlier run's results folder "
      "(no before/benchmark.csv or before/results/benchmark.csv)"),
     ("baseline: results/benchmark.csv", "invalid config at baseline: results/benchmark.csv is this run's own results"),
+    ("train: {epochs: 1}\nmodels: {}\ntrain: {epochs: 2}",
+     "bad.yaml line 3: key 'train' given twice (YAML would keep only the last)"),
+    ("models:\n  cnn: {architecture: cnn}\n  cnn: {architecture: mlp}",
+     "bad.yaml line 3: key 'cnn' given twice (YAML would keep only the last)"),
 ])
 def test_snakemake_stops_with_one_line_naming_the_key(project_copy, config_text, message):
     result = run_dry(project_copy, config_text)
@@ -111,6 +115,24 @@ def test_snakemake_stops_with_one_line_naming_the_key(project_copy, config_text,
     assert message in output
     line = next(line for line in output.splitlines() if message in line)
     assert "{" not in line.split(message)[0]  # no schema dump before the message
+    assert not (project_copy / "results").exists()
+
+
+@pytest.mark.parametrize("table, message", [
+    ("dataset,model,median_ms\nmnist,cnn,1.0\n", "before/benchmark.csv: not a benchmark table of this workflow's "
+     "version (baseline): no column artifact, device"),
+    ("", "before/benchmark.csv: not a readable benchmark table (baseline: No columns to parse from file)"),
+    (None, "before/benchmark.csv: row mnist/cnn/int8/cpu: median_ms is 'fast', not a finite number (baseline)"),
+])
+def test_a_baseline_whose_table_is_corrupt_stops_the_run_before_any_job(project_copy, table, message):
+    from test_compare_results import write_run
+
+    folder = write_run(project_copy / "before", [{"median_ms": "fast"}])
+    if table is not None:
+        (folder / "benchmark.csv").write_text(table)
+    result = run_dry(project_copy, "baseline: before")
+    assert result.returncode != 0
+    assert f"invalid config at baseline: {message}" in result.stdout + result.stderr
     assert not (project_copy / "results").exists()
 
 

@@ -75,6 +75,12 @@ def test_a_value_past_its_bound_names_its_key(path, value):
     assert error_of(with_value(path, value)).startswith(f"invalid config at {'.'.join(path)}: {value}")
 
 
+def test_a_file_url_is_refused_a_local_dataset_is_a_path():
+    """pooch downloads only over the network: a file:// URL passed the schema and never downloaded."""
+    config = with_value(("datasets", "mnist", "url"), "file:///srv/mnist/")
+    assert error_of(config) == "invalid config at datasets.mnist.url: 'file:///srv/mnist/' does not match '^https?://'"
+
+
 @pytest.mark.parametrize("options", [["--out_dir=/somewhere"], ["-o", "/tmp"], ["-n", "2"], ["-i", "x"], ["-m", "10"]])
 def test_only_compiler_options_the_workflow_understands_pass(options):
     assert error_of(with_value(("compile", "extra_args"), options)).startswith("invalid config at compile.extra_args.0: ")

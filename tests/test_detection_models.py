@@ -176,6 +176,17 @@ def test_a_data_yaml_naming_a_missing_folder_is_one_config_line(tmp_path):
         yolo.check_config("parts", {"path": str(data_yaml)})
 
 
+def test_a_data_yaml_giving_a_key_twice_is_one_config_line(tmp_path):
+    """Ultralytics' reader would keep the second `names`; which one the user meant is theirs to say."""
+    (tmp_path / "dataset").mkdir()
+    data_yaml = write_yolo_dataset(tmp_path / "dataset")
+    data_yaml.write_text(data_yaml.read_text() + "names: [cat, dog]\n")
+    from coralbuild.data.formats import yolo
+
+    with pytest.raises(ConfigError, match=r"datasets.parts.path: .*data.yaml line \d+: key 'names' given twice"):
+        yolo.check_config("parts", {"path": str(data_yaml)})
+
+
 class ConstantDetector:
     """An interpreter stand-in whose Ultralytics-layout output, image after image, holds given
     boxes (x1, y1, x2, y2 in the letterboxed input's pixels, class, score); the rest score 0."""

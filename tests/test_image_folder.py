@@ -94,6 +94,82 @@ def test_exif_orientation_is_applied_when_the_jpeg_is_shrunk_while_decoding(tmp_
     assert decoded[:7].mean() > 235 and decoded[9:].mean() < 20
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_each_exif_orientation_stands_the_image_up_as_pillow_does(tmp_path, orientation):
+    """The orientation table against Pillow's own exif_transpose, on a lossless image whose four
+    quadrants differ."""
+    from PIL import ImageOps
+
+    stored = np.arange(6 * 10, dtype=np.uint8).reshape(6, 10) * 4
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    Image.fromarray(stored).save(tmp_path / "o.png", exif=exif)
+    with Image.open(tmp_path / "o.png") as image:
+        upright = np.asarray(ImageOps.exif_transpose(image))
+    decoded = decode(tmp_path / "o.png", upright.shape, "grayscale")[..., 0]
+    assert np.array_equal(decoded, upright)
+
+
+def jpeg_with_raw_exif(path, entries):
+    """A JPEG whose EXIF block holds `entries` [(tag, TIFF type, count, value or bytes)] as given,
+    malformed ones too (Pillow's own writer refuses them)."""
+    import struct
+
+    data_offset = 8 + 2 + 12 * len(entries) + 4
+    ifd, data = struct.pack("<H", len(entries)), b""
+    for tag, kind, count, value in entries:
+        if isinstance(value, bytes):
+            ifd += struct.pack("<HHII", tag, kind, count, data_offset + len(data))
+            data += value
+        else:
+            ifd += struct.pack("<HHII", tag, kind, count, value)
+    tiff = b"II*\0" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + data
+    stored = np.zeros((8, 16), np.uint8)
+    stored[:, 8:] = 255
+    Image.fromarray(stored).save(path, exif=b"Exif\0\0" + tiff, quality=95)
+    return path
+
+
+@pytest.mark.parametrize("entries, rotated", [
+    ([(ORIENTATION, 3, 1, 6), (282, 2, 12, b"seventy-two\0")], True),  # XResolution as text: a TypeError before
+    ([(ORIENTATION, 3, 1, 6), (282, 5, 1, b"\0" * 8)], True),  # XResolution 0/0
+    ([(ORIENTATION, 2, 2, b"6\0")], False),  # the orientation itself as text: not applied
+], ids=["text resolution", "zero resolution", "text orientation"])
+def test_malformed_exif_beside_the_orientation_does_not_stop_decoding(tmp_path, entries, rotated):
+    path = jpeg_with_raw_exif(tmp_path / "camera.jpg", entries)
+    decoded = decode(path, (16, 8) if rotated else (8, 16), "grayscale")[..., 0].astype(int)
+    dark, light = (decoded[:8], decoded[8:]) if rotated else (decoded[:, :8], decoded[:, 8:])  # black on top / left
+    assert dark.mean() < 20 and light.mean() > 235
+
+
+def test_generated_malformed_exif_blocks_never_stop_decoding(tmp_path):
+    """A structure-aware fuzzer: 400 EXIF blocks of an orientation and 1-4 tags of random type,
+    count and bytes. Pillow's exif_transpose raised on 68 of 500 such blocks (TypeError,
+    AttributeError, struct.error, naming no file); reading the orientation alone, none may. A block
+    that stops Pillow opening the file at all is one line naming it."""
+    import collections
+    import random
+    import warnings
+
+    generator, outcomes = random.Random(0), collections.Counter()
+    tags = [282, 283, 296, 305, 306, 315, 0x8769, 0x8825, 531, 270]
+    for index in range(400):
+        entries = [(ORIENTATION, 3, 1, generator.randrange(10))]
+        for _ in range(generator.randrange(1, 5)):
+            tag = generator.choice([*tags, generator.randrange(65536)])
+            value = bytes(generator.randrange(256) for _ in range(generator.choice([0, 4, 8, 16])))
+            entries.append((tag, generator.randrange(1, 13), generator.choice([0, 1, 2, 8, 100, 2**31]), value))
+        path = jpeg_with_raw_exif(tmp_path / f"{index}.jpg", entries)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns of each corrupt block it skips
+            try:
+                outcomes[decode(path, (8, 8), "grayscale").shape] += 1
+            except BadInput as error:  # a block that stops Pillow opening the file: one line naming it
+                assert str(error).startswith(f"{path}: not a readable image"), entries
+                outcomes["refused"] += 1
+    assert outcomes[(8, 8, 1)] >= 380, outcomes  # 399 here: a block Pillow cannot open past is rare
+
+
 def test_rgba_and_la_are_composited_onto_white(tmp_path):
     rgba = np.array([[[0, 0, 0, 0], [10, 20, 30, 255]], [[200, 0, 0, 128], [0, 0, 0, 255]]], np.uint8)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")

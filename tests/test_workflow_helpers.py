@@ -58,7 +58,7 @@ def test_dataset_inputs_for_a_folder_and_for_a_url():
     url = {"url": "https://example.org/fashion/", "download_sha256": {"test_labels": "ab" * 32},
            "files": {"test_labels": "labels.gz"}}
     assert wf.dataset_inputs("fashion", url)["test_labels"] == "results/fashion/downloads/labels.gz"
-    assert wf.download_source(url, "labels.gz") == ("https://example.org/fashion/labels.gz", "ab" * 32)
+    assert wf.download_source(url, "labels.gz") == ("https://example.org/fashion/labels.gz", "ab" * 32, 4 * 2**30)
 
 
 def test_dataset_sources_are_checked(tmp_path):

@@ -4,6 +4,7 @@ Imported while Snakemake builds the DAG, so it must stay light: no TensorFlow.
 """
 
 import copy
+import functools
 import math
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format
 from coralbuild.defaults import load_schema
 from coralbuild.errors import BadInput, ConfigError
+from coralbuild.inputs import read_yaml
 from coralbuild.layout import BENCHMARK_TABLE, DATASET_FOLDERS, NO_DATASET, RUN_FOLDERS, benchmark_table_candidates
 from coralbuild.measure.estimate.setups import check_setups
 from coralbuild.measure.targets import known_devices, target_of
@@ -105,6 +107,16 @@ def check_reserved_names(config):
 PATH_KEYS = ("path", "source", "weights", "url")
 
 
+def check_config_files(paths):
+    """Each config file, read again refusing a key given twice: Snakemake's reader keeps the
+    last value silently, so a setting written twice would lose one without a word."""
+    for path in paths:
+        try:
+            read_yaml(path)
+        except BadInput as error:
+            raise ConfigError(f"invalid config: {error}") from None
+
+
 def check_paths(config):
     """No `{` or `}` in a path the config names (datasets' `path` and `url`, models' `source` and
     `weights`, `baseline`): Snakemake would stop with a WildcardError naming a rule."""
@@ -146,6 +158,7 @@ def resolve_workflow_datasets(config, workflow_dir):
                 settings["path"] = os.path.normpath(own)
 
 
+@functools.cache
 def baseline_table(baseline):
     """The benchmark table of config `baseline` (a results folder, the project folder holding one,
     or the table itself), or None when no baseline is set."""
@@ -158,6 +171,14 @@ def baseline_table(baseline):
     if table is None:
         raise ConfigError(f"invalid config at baseline: {baseline} is not an earlier run's results folder "
                           f"(no {' or '.join(str(candidate) for candidate in candidates)})")
+    # Read as the comparison job will, so that a corrupt table stops the run here, before any job
+    # (a failing job would already have had its earlier outputs removed). pandas only with a baseline.
+    from coralbuild.reporting.compare.runs import load_run
+
+    try:
+        load_run(table, "baseline")
+    except BadInput as error:
+        raise ConfigError(f"invalid config at baseline: {error}") from None
     return str(table)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import io
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from coralbuild.errors import BadInput, first_line
 from coralbuild.inputs import IMAGE_BYTES, regular_file
@@ -25,6 +25,13 @@ CHANNELS = {"grayscale": 1, "rgb": 3}
 # Transparent pixels are shown on white, as an image viewer on a white page shows them.
 BACKGROUND = (255, 255, 255)
 RESAMPLE = Image.Resampling.BILINEAR
+# EXIF orientation -> the transpose that shows the image upright (the table of the EXIF 2.3
+# standard, as ImageOps.exif_transpose applies it).
+ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def is_image_name(name):
@@ -58,7 +65,9 @@ def fit_image(image, size, color):
     longest = max(height, width)  # either way up: the EXIF orientation is applied after decoding
     if image.format == "JPEG" and min(image.size) >= 2 * longest:
         image.draft(image.mode, (longest, longest))  # decode at 1/2, 1/4 or 1/8 size, never below the target
-    ImageOps.exif_transpose(image, in_place=True)  # no copy: a decoded image is ours to change
+    transpose = ORIENTATIONS.get(_orientation(image))
+    if transpose is not None:
+        image = image.transpose(transpose)
     image = _as_8bit(image)
     mode = "L" if color == "grayscale" else "RGB"
     if image.mode != mode:  # convert() copies even when the mode is already right
@@ -67,6 +76,17 @@ def fit_image(image, size, color):
         image = image.resize((width, height), RESAMPLE)
     pixels = np.asarray(image, dtype=np.uint8)
     return pixels.reshape(height, width, CHANNELS[color])
+
+
+def _orientation(image):
+    """The EXIF orientation tag, or None. Only this tag is read: ImageOps.exif_transpose also
+    rewrites the rest of the EXIF block, and fails on a camera's malformed tag the image does not
+    need (a text XResolution raised a TypeError naming no file). EXIF that Pillow cannot parse
+    counts as no orientation, as image viewers treat it."""
+    try:
+        return image.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # noqa: BLE001 (Pillow's EXIF parser raises many types on a malformed block)
+        return None
 
 
 def _as_8bit(image):

@@ -6,7 +6,7 @@ Each format is one module with:
     source_digest(name, settings)        planning time: a digest of what the prepare job reads beyond those
                                          inputs (an image folder's images), or None; a change reruns the job
     prepare_source(name, settings)       planning time: where the prepare job reads the data (JSON-able)
-    download_source(settings, file_name) planning time, formats that download: (url, sha256) of one file
+    download_source(settings, file_name) planning time, formats that download: (url, sha256, largest size in bytes) of one file
     image_size(settings)                 planning time: (height, width) of the prepared images, or None if unknown
     prepare(settings, source, folder, threads)   the prepare job: writes the prepared dataset
 and one schema block in config/schema.yaml. Planning-time functions run while Snakemake builds

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from coralbuild.data.idx_reader import read_idx, read_idx_shape
+from coralbuild.data.idx_reader import IDX_BYTES, read_idx, read_idx_shape
 from coralbuild.data.images import CHANNELS, fit_image
 from coralbuild.data.prepared import save_labels, write_images, write_info
 from coralbuild.data.split import assign_splits, few_images_warnings
@@ -72,9 +72,9 @@ def source_digest(name, settings):
 
 
 def download_source(settings, file_name):
-    """(url, sha256) of one file of a URL dataset."""
+    """(url, sha256, largest size) of one file of a URL dataset."""
     part = {file: part for part, file in file_names(settings).items()}[file_name]
-    return settings["url"].rstrip("/") + "/" + file_name, settings["download_sha256"][part]
+    return settings["url"].rstrip("/") + "/" + file_name, settings["download_sha256"][part], IDX_BYTES
 
 
 def load_pair(images_path, labels_path, images_sha256, labels_sha256):

@@ -17,15 +17,13 @@ import json
 import os
 from pathlib import Path
 
-import yaml
-
 from coralbuild.atomic import write_text
 from coralbuild.data.formats.image_folder import planned_folder_sha256
 from coralbuild.data.images import IMAGE_FORMATS, is_image_name
 from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import INFO_FILE
 from coralbuild.errors import BadInput, ConfigError
-from coralbuild.inputs import IMAGE_BYTES, LABEL_BYTES, regular_file
+from coralbuild.inputs import IMAGE_BYTES, LABEL_BYTES, read_yaml, regular_file
 
 ANNOTATIONS_FILE = "annotations.json"
 DIGEST_CACHE = Path(".snakemake/coralbuild/yolo_sha256")
@@ -37,10 +35,7 @@ def read_data_yaml(path):
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"{path}: data.yaml not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise BadInput(f"{path}: not readable YAML ({str(error).splitlines()[0]})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict) or "names" not in data:
         raise BadInput(f"{path}: no `names` (the class names, as Ultralytics' data.yaml has them)")
     names = data["names"]

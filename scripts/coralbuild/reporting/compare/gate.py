@@ -3,11 +3,9 @@ row of the comparison breaks."""
 
 import reprlib
 from dataclasses import dataclass, fields
-from pathlib import Path
-
-import yaml
 
 from coralbuild.errors import BadInput
+from coralbuild.inputs import read_yaml
 from coralbuild.reporting.compare.rows import row_name
 from coralbuild.statuses import MEASURED
 
@@ -26,10 +24,7 @@ class Thresholds:
 
 def read_thresholds(path):
     """Thresholds from a YAML file whose keys are Thresholds' fields (the options' names with _)."""
-    try:
-        settings = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise BadInput(f"{path}: not a readable YAML file ({error})") from None
+    settings = read_yaml(path) or {}
     if not isinstance(settings, dict):
         raise BadInput(f"{path}: expected a mapping of thresholds, found {type(settings).__name__}")
     known = {field.name: field for field in fields(Thresholds)}
