@@ -17,6 +17,7 @@ PACKAGE = SCRIPTS / "coralbuild"
 LAYERS = [
     {"errors", "registry"},  # the one-line error every layer raises; how a registry finds its entries
     {"atomic", "inputs", "statuses", "layout", "defaults", "code_digest", "tasks"},  # foundation: no domain knowledge
+    {"yaml_input"},  # YAML files a user writes, read as bounded regular files (inputs)
     {"data", "models", "edgetpu"},  # the domain: datasets, networks, the Edge TPU compiler and placement
     {"measure"},  # running models on data (CPU, Edge TPU)
     {"stages"},  # the stage table: what each rule runs and reads

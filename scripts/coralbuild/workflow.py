@@ -14,7 +14,6 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format
 from coralbuild.defaults import load_schema
 from coralbuild.errors import BadInput, ConfigError
-from coralbuild.inputs import read_yaml
 from coralbuild.layout import BENCHMARK_TABLE, DATASET_FOLDERS, NO_DATASET, RUN_FOLDERS, benchmark_table_candidates
 from coralbuild.measure.estimate.setups import check_setups
 from coralbuild.measure.targets import known_devices, target_of
@@ -23,6 +22,7 @@ from coralbuild.models.sources import model_source
 from coralbuild.models.sources.architecture import weights_file  # noqa: F401 (the rules read it)
 from coralbuild.stages import model_datasets, train_settings
 from coralbuild.tasks import TASKS, task_name, task_of
+from coralbuild.yaml_input import read_yaml
 
 NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9_-]*"
 

@@ -23,7 +23,8 @@ from coralbuild.data.images import IMAGE_FORMATS, is_image_name
 from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import INFO_FILE
 from coralbuild.errors import BadInput, ConfigError
-from coralbuild.inputs import IMAGE_BYTES, LABEL_BYTES, read_yaml, regular_file
+from coralbuild.inputs import IMAGE_BYTES, LABEL_BYTES, regular_file
+from coralbuild.yaml_input import read_yaml
 
 ANNOTATIONS_FILE = "annotations.json"
 DIGEST_CACHE = Path(".snakemake/coralbuild/yolo_sha256")

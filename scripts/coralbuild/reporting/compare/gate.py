@@ -5,9 +5,9 @@ import reprlib
 from dataclasses import dataclass, fields
 
 from coralbuild.errors import BadInput
-from coralbuild.inputs import read_yaml
 from coralbuild.reporting.compare.rows import row_name
 from coralbuild.statuses import MEASURED
+from coralbuild.yaml_input import read_yaml
 
 
 @dataclass(frozen=True)
