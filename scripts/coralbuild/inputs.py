@@ -31,3 +31,9 @@ def regular_file(path, limit, what):
         raise BadInput(f"{path}: {info.st_size:,} bytes, more than a {what} can be ({limit:,})")
     return path
 
+
+
+def shown(path):
+    """`path` for a message: a name that is not UTF-8 with its bytes as \\x escapes (printing the
+    surrogates Python decodes it to would fail)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

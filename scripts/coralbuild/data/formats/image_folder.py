@@ -11,6 +11,8 @@
 Class names are the sorted subfolder names (of train/ in the split layout; val/ and test/ may
 lack a class, which is then a warning, but not add one). JPEG, PNG, BMP and GIF files (by
 extension, in any case) are images; any other file, and hidden files, are skipped and counted.
+Folders are walked as data/walk.py does for every format (links followed, loops and names that
+are not UTF-8 refused).
 Images may sit in nested folders below their class folder; when no class folder holds an image
 directly and the folders below look like datasets of their own (a parent folder of datasets
 given as `path`), planning refuses the folder naming the likely right path, unless the config
@@ -31,8 +33,9 @@ from coralbuild.data.images import CHANNELS, is_image_name, read_image_file
 from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import save_labels, source_listing, write_images, write_info
 from coralbuild.data.split import assign_splits, few_images_warnings
+from coralbuild.data.walk import check_names, walk
 from coralbuild.errors import BadInput, ConfigError
-from coralbuild.inputs import IMAGE_BYTES, regular_file
+from coralbuild.inputs import IMAGE_BYTES, regular_file, shown
 
 # The split each top-level folder name stands for; any one of them makes the split layout.
 SPLIT_FOLDERS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
@@ -51,7 +54,14 @@ class Scan:
     def __init__(self, root, refuse_nested=False):
         self.root = Path(root)
         if not self.root.is_dir():
-            raise BadInput(f"{self.root}: folder not found")
+            raise BadInput(f"{shown(self.root)}: folder not found")
+        self._real_folders = set()  # each folder walked, as its real path: a second visit is a loop
+        try:
+            self._scan(refuse_nested)
+        except OSError as error:  # a symlink loop, a folder that cannot be listed
+            raise BadInput(f"{shown(error.filename or self.root)}: cannot be read ({error.strerror or error})") from None
+
+    def _scan(self, refuse_nested):
         self.split_folders = _split_folders(self.root)  # split -> its folder's name; {} for one folder per class
         self.paths, self.labels, self.skipped, self.given = [], [], [], {}
         if self.split_folders:
@@ -72,6 +82,7 @@ class Scan:
     def _class_folders(self, folder):
         """The sorted class folder names in `folder`; its files go to `skipped`."""
         entries = list(os.scandir(folder))
+        check_names(folder, [entry.name for entry in entries])
         self.skipped += [folder / entry.name for entry in entries if not entry.is_dir()]
         classes = sorted(entry.name for entry in entries if entry.is_dir() and not entry.name.startswith("."))
         if not classes:
@@ -113,11 +124,10 @@ class Scan:
     def _images_in(self, folder):
         """Relative paths of the images below `folder`, sorted; other files go to `skipped`."""
         images, top, prefix = [], str(folder), folder.relative_to(self.root).as_posix()
-        for parent, folders, files in os.walk(top):
-            folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for parent, files in walk(top, self._real_folders):
             # Strings, not pathlib (ten times the cost): planning scans every image of the folder.
             relative = prefix + parent[len(top):].replace(os.sep, "/") + "/"
-            for name in sorted(files):
+            for name in files:
                 if is_image_name(name):
                     images.append(relative + name)
                 else:
@@ -260,7 +270,7 @@ def planned_folder_sha256(scan, cache_folder):
             unchanged = isinstance(known, list) and len(known) == 2 and known[0] == stamp
             current[path] = known if unchanged else [stamp, _file_sha256(full)]
         except OSError as error:
-            raise BadInput(f"{full}: cannot read the file ({error.strerror or error})") from None
+            raise BadInput(f"{shown(full)}: cannot read the file ({error.strerror or error})") from None
     if current != recorded:
         try:
             write_text(cache_file, json.dumps(current, sort_keys=True))
@@ -270,8 +280,13 @@ def planned_folder_sha256(scan, cache_folder):
 
 
 def _file_sha256(path):
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    """The sha256 of an image file; BadInput naming it when it cannot be read (unreadable for
+    this user, or removed since planning)."""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as error:
+        raise BadInput(f"{shown(path)}: cannot read the file ({error.strerror or error})") from None
 
 
 def prepare(settings, source, folder, threads):
@@ -288,6 +303,7 @@ def prepare(settings, source, folder, threads):
         path = scan.root / scan.paths[item]
         if decode:
             return read_image_file(path, size, color)
+        regular_file(path, IMAGE_BYTES, "image")  # a FIFO swapped in since planning would hang the hash
         return _file_sha256(path), None
 
     image_shape = (*size, CHANNELS[color])

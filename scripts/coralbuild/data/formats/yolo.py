@@ -22,6 +22,7 @@ from coralbuild.data.formats.image_folder import planned_folder_sha256
 from coralbuild.data.images import IMAGE_FORMATS, is_image_name
 from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import INFO_FILE
+from coralbuild.data.walk import walk
 from coralbuild.errors import BadInput, ConfigError
 from coralbuild.inputs import IMAGE_BYTES, LABEL_BYTES, regular_file
 from coralbuild.yaml_input import read_yaml
@@ -67,10 +68,9 @@ def split_folder(path, split):
 def images_below(folder):
     """Relative paths of the images below `folder`, sorted (hidden files and folders left out)."""
     images = []
-    for parent, folders, files in os.walk(folder):
-        folders[:] = sorted(name for name in folders if not name.startswith("."))
+    for parent, files in walk(folder):
         relative = Path(parent).relative_to(folder)
-        images += [(relative / name).as_posix() for name in sorted(files) if is_image_name(name) and name[0] != "."]
+        images += [(relative / name).as_posix() for name in files if is_image_name(name)]
     return images
 
 
