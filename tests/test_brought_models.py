@@ -45,6 +45,32 @@ def without_config(path):
     return path
 
 
+def with_config(path, change):
+    """The .keras archive at `path` with its config.json's text changed by `change`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        entries = {entry: archive.read(entry) for entry in archive.namelist()}
+    entries["config.json"] = change(entries["config.json"].decode()).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for entry, content in entries.items():
+            archive.writestr(entry, content)
+    return path
+
+
+def last_layer_units(units):
+    """A change of the config: the last Dense layer has `units` outputs."""
+    def change(text):
+        config = json.loads(text)
+        config["config"]["layers"][-1]["config"]["units"] = units
+        return json.dumps(config)
+    return change
+
+
+def deep_nesting(text):
+    return text[:-1] + ', "nested": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
 def float_tflite(path):
     import keras
     import tensorflow as tf
@@ -82,7 +108,11 @@ def train_brought(data, source, tmp_path):
     (lambda path: keras_model(path, lambda_layer=True), "not a loadable Keras model or SavedModel"),
     (lambda path: path.write_bytes(b"not a zip") and path, "not a loadable Keras model or SavedModel"),
     (lambda path: without_config(keras_model(path)), "not a loadable Keras model or SavedModel (KeyError: "),
-], ids=["input shape", "class count", "lambda layer refused by safe mode", "not a model", "zip without config.json"])
+    (lambda path: with_config(keras_model(path), last_layer_units(10**9)),  # 3 x 10^9 weights and 10^9 biases
+     "its config declares 4,000,000,000 parameters, more than an int8 .tflite model can hold (2,147,483,647)"),
+    (lambda path: with_config(keras_model(path), deep_nesting), "not a loadable Keras model or SavedModel (RecursionError"),
+], ids=["input shape", "class count", "lambda layer refused by safe mode", "not a model", "zip without config.json",
+        "declared past the format", "config nested without end"])
 def test_a_keras_model_that_cannot_be_used_is_one_line_naming_it(data, tmp_path, make, expected):
     source = make(tmp_path / "mine.keras")
     line = train_brought(data, source, tmp_path)
@@ -134,3 +164,21 @@ def test_a_scalar_output_is_a_misfit_named_not_an_index_error():
             return [{"shape": np.array([], dtype=np.int32)}]
 
     assert output_fits(ScalarOutput(), 3) == "the model's output is a single number, not one score per class"
+
+
+@pytest.mark.parametrize("kind", ["float32", "int8"])
+def test_a_model_with_an_op_the_converter_cannot_convert_is_one_line_naming_the_op(data, tmp_path, kind):
+    """A brought model resizing with lanczos3 (TensorFlow's ScaleAndTranslate): the converter's
+    own error is pages of MLIR locations."""
+    import keras
+
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Resizing(8, 8, interpolation="lanczos3")(inputs))
+    saved_model = tmp_path / "saved_model"
+    keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x)).export(saved_model, verbose=False)
+    result = run_script("convert_tflite.py", "--saved-model", saved_model, "--kind", kind, "--data", data,
+                        "--output", tmp_path / "model.tflite")
+    assert one_line_error(result) == (f"error: {saved_model}: the TFLite converter cannot convert this model (TensorFlow "
+                                      "op ScaleAndTranslate has no TFLite builtin kernel, and the Edge TPU runs builtin "
+                                      "ops only)")
+    assert not (tmp_path / "model.tflite").exists()

@@ -8,10 +8,12 @@ import tensorflow as tf
 
 from coralbuild.models.private_api import (
     PrivateApiChanged,
+    converter_error,
     disable_saved_model_fingerprint,
     fresh_layer_names,
     set_converter_flag,
     variables_in_name_order_archive,
+    variables_without_memory,
 )
 
 
@@ -79,15 +81,43 @@ def without_converter_flag(monkeypatch):
     set_converter_flag(object(), "_experimental_disable_per_channel", True, "quantize.conv_weights")
 
 
+def without_converter_error(monkeypatch):
+    from tensorflow.lite.python import convert_phase
+
+    monkeypatch.delattr(convert_phase, "ConverterError")
+    converter_error()
+
+
 @pytest.mark.parametrize("changed_version, library, missing", [
     (without_archive_hook, f"Keras {keras.__version__}", "_filter_and_track_resources"),
     (without_global_state, f"Keras {keras.__version__}", "set_global_attribute"),
     (without_fingerprint_flag, f"TensorFlow {tf.__version__}", "saved_model_fingerprinting"),
     (without_converter_flag, f"TensorFlow {tf.__version__}", "_experimental_disable_per_channel"),
+    (without_converter_error, f"TensorFlow {tf.__version__}", "ConverterError"),
 ], ids=lambda value: getattr(value, "__name__", None))
 def test_a_version_without_the_private_api_fails_loudly(monkeypatch, changed_version, library, missing):
     with pytest.raises(PrivateApiChanged) as raised:
         changed_version(monkeypatch)
     assert str(raised.value).startswith(f"{library} has no {missing} ")
     assert "requirements.txt" in str(raised.value)
+
+
+
+def test_variables_inside_have_shapes_and_no_memory_and_stay_uninitialised():
+    from keras.src.backend.common import global_state
+
+    with variables_without_memory():
+        layer = keras.layers.Dense(10**9)
+        layer.build((None, 10**3))  # 10^12 weights: 4 TB were they allocated
+        assert tuple(layer.kernel.shape) == (10**3, 10**9)
+    assert not global_state.get_global_attribute("uninitialized_variables")
+    with keras.StatelessScope():  # a later scope closing initialises what it holds, none of those
+        pass
+
+
+def test_the_converter_error_type_is_what_the_converter_raises():
+    image = keras.Input((8, 8, 1))
+    lanczos = keras.Model(image, keras.layers.Resizing(4, 4, interpolation="lanczos3")(image))  # no TFLite kernel
+    with pytest.raises(converter_error()):
+        tf.lite.TFLiteConverter.from_keras_model(lanczos).convert()
 

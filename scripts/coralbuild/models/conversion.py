@@ -1,17 +1,27 @@
 """SavedModel -> .tflite, as float32 and as the fully int8 model the Edge TPU compiler takes."""
 
+import contextlib
+import os
+import re
+import sys
+
 import numpy as np
 import tensorflow as tf
 
 from coralbuild.defaults import with_defaults
+from coralbuild.errors import BadInput, first_line
 from coralbuild.models.preprocessing import to_model_input
-from coralbuild.models.private_api import set_converter_flag
+from coralbuild.models.private_api import converter_error, set_converter_flag
 
 IO_TYPES = {"uint8": tf.uint8, "int8": tf.int8}
 
 
+# The converter's message for a TensorFlow op with no TFLite builtin kernel.
+UNCONVERTIBLE_OP = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op")
+
+
 def convert_float32(saved_model_dir):
-    return tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir)).convert()
+    return _convert(tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir)), saved_model_dir)
 
 
 def convert_int8(saved_model_dir, representative_images, input_range, io_type=None, dense_weights=None,
@@ -40,7 +50,37 @@ def convert_int8(saved_model_dir, representative_images, input_range, io_type=No
                      settings["dense_weights"] == "per_tensor", "quantize.dense_weights")
     set_converter_flag(converter, "_experimental_disable_per_channel", settings["conv_weights"] == "per_tensor",
                      "quantize.conv_weights")
-    return converter.convert()
+    return _convert(converter, saved_model_dir)
+
+
+def _convert(converter, saved_model_dir):
+    """The converted model, or BadInput naming the SavedModel and the ops the converter cannot
+    convert (its own message runs to pages of MLIR locations)."""
+    try:
+        with _native_messages_to_stdout():
+            return converter.convert()
+    except converter_error() as error:
+        ops = sorted(set(UNCONVERTIBLE_OP.findall(str(error))))
+        why = (f"TensorFlow op {', '.join(ops)} has no TFLite builtin kernel, and the Edge TPU runs builtin ops only"
+               if ops else first_line(error))
+        raise BadInput(f"{saved_model_dir}: the TFLite converter cannot convert this model ({why})") from None
+
+
+@contextlib.contextmanager
+def _native_messages_to_stdout():
+    """The converter's C++ code writes its diagnostics, `error: ...` lines among them, straight to
+    file descriptor 2: send them to stdout (the job's log) so that stderr holds only the one line
+    naming the model."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(1, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def with_full_pixel_range(images):

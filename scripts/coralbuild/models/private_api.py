@@ -80,3 +80,35 @@ def fresh_layer_names():
         yield
     finally:
         global_state.set_global_attribute("object_name_uids", outer)
+
+
+@contextlib.contextmanager
+def variables_without_memory():
+    """Keras variables created inside have their shapes and no memory, and are never initialised:
+    what a model's config declares can be counted before anything is allocated. The public
+    keras.StatelessScope(initialize_variables=False) defers their initialisation, but keeps them
+    in Keras' private global list of uninitialised variables, which the next scope to close would
+    initialise after all (allocating them); that list is set aside and restored here. Layer names
+    are numbered as if nothing had been built (fresh_layer_names)."""
+    import keras
+    from keras.src.backend.common import global_state
+
+    for function in ("get_global_attribute", "set_global_attribute"):
+        _require(global_state, function, f"Keras {keras.__version__}", "counting a config's parameters needs")
+    outer = global_state.get_global_attribute("uninitialized_variables")
+    global_state.set_global_attribute("uninitialized_variables", [])
+    try:
+        with fresh_layer_names(), keras.StatelessScope(initialize_variables=False):
+            yield
+    finally:
+        global_state.set_global_attribute("uninitialized_variables", outer)
+
+
+def converter_error():
+    """The exception type the TFLite converter raises for a model it cannot convert. TensorFlow
+    has no public name for it (tf.lite exports none)."""
+    import tensorflow as tf
+    from tensorflow.lite.python import convert_phase
+
+    _require(convert_phase, "ConverterError", f"TensorFlow {tf.__version__}", "naming a model the converter refuses needs")
+    return convert_phase.ConverterError

@@ -6,13 +6,19 @@ conversion and everything after like a model built here. Its output must be clas
 probabilities (a softmax), one per class of the dataset.
 """
 
+import json
+import math
 import zipfile
 from pathlib import Path
 
 from coralbuild.errors import BadInput, ConfigError
+from coralbuild.inputs import MODEL_BYTES
 from coralbuild.models.input_range import UNIT_RANGE
+from coralbuild.models.private_api import variables_without_memory
 
 TRAINED = True
+# A .keras file's config.json: a few MB for the largest Keras application (its layers, not weights).
+CONFIG_BYTES = 64 * 2**20
 
 
 def matches(settings):
@@ -50,6 +56,7 @@ def load(path):
     path = Path(path)
     try:
         if path.suffix == ".keras":
+            _check_declared_parameters(path)
             return keras.saving.load_model(path, safe_mode=True, compile=False)
         layer = keras.layers.TFSMLayer(str(path), call_endpoint="serving_default", trainable=True)
         shape = _saved_model_input_shape(path)
@@ -59,12 +66,33 @@ def load(path):
             (outputs,) = outputs.values()
         return keras.Model(inputs, outputs, name=path.name)
     # A .keras is a zip: one without config.json is a KeyError, one that is no zip a BadZipFile; a
-    # layer of 2,000,000,000 filters exhausts memory while it is built.
-    except (ValueError, OSError, TypeError, KeyError, zipfile.BadZipFile) as error:
+    # model within the declared bound can still exhaust this machine's memory while it is built.
+    except (ValueError, OSError, TypeError, KeyError, RecursionError, zipfile.BadZipFile) as error:
         raise BadInput(f"{path}: not a loadable Keras model or SavedModel ({type(error).__name__}: "
                        f"{(str(error).splitlines() or [''])[0]})") from None
     except (MemoryError, tf.errors.ResourceExhaustedError):
         raise BadInput(f"{path}: building the model ran out of memory (a layer far larger than an Edge TPU model)") from None
+
+
+def _check_declared_parameters(path):
+    """BadInput when the .keras file's config declares more parameters than an int8 .tflite can
+    hold (one byte each, in at most MODEL_BYTES). Counted before anything is allocated: Keras builds
+    every layer, initialising its weights, before it reads the stored ones, so a 17 MB file declaring
+    a layer of 2,000,000,000 filters used 8.4 GB before its error."""
+    import keras
+
+    with zipfile.ZipFile(path) as archive:
+        size = archive.getinfo("config.json").file_size
+        if size > CONFIG_BYTES:  # a zip bomb would be decompressed whole by the read below
+            raise BadInput(f"{path}: its config.json unpacks to {size:,} bytes; a model's config is far smaller "
+                           f"(at most {CONFIG_BYTES:,} read)")
+        config = json.loads(archive.read("config.json"))
+    with variables_without_memory():
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        parameters = sum(math.prod(weight.shape) for weight in model.weights)
+    if parameters > MODEL_BYTES:
+        raise BadInput(f"{path}: its config declares {parameters:,} parameters, more than an int8 .tflite model can "
+                       f"hold ({MODEL_BYTES:,}); an Edge TPU model is far smaller")
 
 
 def _saved_model_input_shape(path):
