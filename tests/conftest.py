@@ -38,9 +38,50 @@ def environment(path_first=(), **variables):
 
 
 def run_snakemake(project, *args, path_first=(), **variables):
-    """Snakemake as a user runs it from the project folder."""
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=project, capture_output=True,
-                          text=True, env=environment(path_first, **variables))
+    """Snakemake as a user runs it from the project folder; every run, failed or not, must write
+    nothing outside `results/` (and Snakemake's own `.snakemake/`), nor outside the outputs it was
+    asked for (`--report`): the files around the project (the test's folder, with the data and
+    models the test brought) are listed before and after and must be unchanged."""
+    project = Path(project)
+    assert project.resolve() != PROJECT, "tests run the workflow in a copy (project_copy), never in the checkout"
+    top = project.parent
+    allowed = written_by_snakemake(project, args)
+    before = files_outside(top, allowed)
+    result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=project, capture_output=True,
+                            text=True, env=environment(path_first, **variables))
+    after = files_outside(top, allowed)
+    changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+    assert not changed, f"snakemake {' '.join(map(str, args))} changed files outside results/: {changed[:5]}"
+    return result
+
+
+def written_by_snakemake(project, args):
+    """The folders and files a Snakemake run may write: results/ and .snakemake/ of its working
+    directory (-d/--directory, else `project`), and the report it was asked for."""
+    args = [str(arg) for arg in args]
+    directory = project
+    for flag in ("-d", "--directory"):
+        if flag in args:
+            directory = project / args[args.index(flag) + 1]
+    allowed = {directory / "results", directory / ".snakemake"}
+    if "--report" in args:
+        allowed.add(directory / args[args.index("--report") + 1])
+    return {os.path.abspath(path) for path in allowed}
+
+
+def files_outside(top, allowed):
+    """path -> (size, modification time) of every file below `top` but not below `allowed`
+    (Python's own __pycache__ folders left out)."""
+    listing = {}
+    for parent, folders, files in os.walk(top):
+        folders[:] = [name for name in folders
+                      if name != "__pycache__" and os.path.join(parent, name) not in allowed]
+        for name in files:
+            path = os.path.join(parent, name)
+            if path not in allowed:
+                info = os.lstat(path)
+                listing[path] = (info.st_size, info.st_mtime_ns)
+    return listing
 
 
 def run_script(name, *args, cwd=PROJECT, path_first=(), **variables):

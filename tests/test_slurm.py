@@ -5,7 +5,9 @@ slurmctld and slurmd run in the foreground as children of this test, on free por
 state in a temporary folder, and are stopped at the end. The cluster configuration must be at
 /etc/slurm/slurm.conf, because the SLURM executor's job steps drop SLURM_CONF from the
 environment of `srun`; so the test writes it there only where no such file exists (a machine
-with a SLURM of its own is never touched) and removes it afterwards. There is no accounting
+with a SLURM of its own is never touched) and removes it afterwards. The file it writes names
+itself (MARKER) and its daemons: a later run recognises what a killed run left, stops those
+daemons and removes the file, instead of skipping as if the machine had a SLURM of its own. There is no accounting
 database: the executor reads job states with squeue (MinJobAge keeps finished jobs listed).
 """
 
@@ -70,8 +72,15 @@ def memory_mb():
     return int(total_kb / 1024 * 0.8)  # leave room for the system
 
 
+# The first line of the configuration this test writes: a file that starts with it is this test's
+# own, left by a run that could not clean up (killed in teardown), and is removed with its daemons.
+MARKER = "# Written by coralbuild's tests/test_slurm.py for a throwaway cluster; removed when the test ends."
+DAEMON_NAMES = {"munged", "slurmctld", "slurmd", "slurmstepd"}
+
+
 def cluster_config(folder, node, cpus, memory, controller_port, node_port):
     return f"""\
+{MARKER}
 ClusterName=coralbuild-test
 SlurmctldHost={node}(127.0.0.1)
 SlurmctldPort={controller_port}
@@ -116,9 +125,49 @@ def node_state():
     return result.stdout.strip()
 
 
+def daemon_name(pid):
+    """The program name a process runs as (its argv[0]), or None when there is no such process."""
+    try:
+        return Path(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")).name
+    except (OSError, IndexError):
+        return None
+
+
+def recorded_daemons(config):
+    """The process ids the configuration at `config` records for the daemons this test started."""
+    lines = [line for line in config.read_text().splitlines() if line.startswith("# daemons:")]
+    return [int(pid) for line in lines for pid in line.split(":", 1)[1].split()]
+
+
+def stop_daemons(pids, job_steps):
+    """SIGKILL each of `pids` that runs a SLURM or munge daemon (a recycled id running something
+    else is left alone), and with `job_steps` every slurmstepd: the cluster runs only where the
+    machine has no SLURM of its own, so a job step there can only be this test's."""
+    steps = [int(entry.name) for entry in Path("/proc").iterdir()
+             if job_steps and entry.name.isdigit() and daemon_name(entry.name) == "slurmstepd"]
+    for pid in [*pids, *steps]:
+        if daemon_name(pid) in DAEMON_NAMES:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def remove_own_leftovers(config, job_steps=True):
+    """When `config` is this test's own (its first line is MARKER), left by a run killed before
+    its teardown: stop the daemons it records (and the job steps, see stop_daemons) and remove
+    it. True when it was."""
+    if not config.exists() or not config.read_text().startswith(MARKER):
+        return False
+    stop_daemons(recorded_daemons(config), job_steps)
+    config.unlink()
+    return True
+
+
 @pytest.fixture(scope="module")
 def slurm_cluster(tmp_path_factory):
     install_or_skip()
+    remove_own_leftovers(SYSTEM_CONFIG)
     if SYSTEM_CONFIG.exists():
         pytest.skip(f"this machine has a SLURM configuration of its own ({SYSTEM_CONFIG}); the test starts a "
                     "throwaway cluster only where there is none")
@@ -145,6 +194,8 @@ def slurm_cluster(tmp_path_factory):
         for command in commands:
             log = open(folder / f"{Path(command[0]).name}.out", "wb")
             daemons.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            with SYSTEM_CONFIG.open("a") as config:  # for a later run, should this one be killed before its teardown
+                config.write(f"# daemons: {daemons[-1].pid}\n")
             time.sleep(1)
         wait_for(lambda: node_state() in ("idle", "mixed", "allocated"), "the node did not come up")
         yield folder
@@ -157,6 +208,7 @@ def slurm_cluster(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(daemon.pid, signal.SIGKILL)
                 daemon.wait()
+        stop_daemons([], job_steps=True)  # job steps slurmd started in sessions of their own
         SYSTEM_CONFIG.unlink(missing_ok=True)
 
 
@@ -194,3 +246,28 @@ def test_the_tiny_run_on_slurm_matches_a_local_run(slurm_cluster, tiny_run, tmp_
             assert (cpus, memory) == ("2", f"{TRAIN_MEMORY_MB}M")
         if rule_and_wildcards.startswith("rule_prepare_dataset_"):
             assert cpus == "2"  # profiles/slurm's threads, not the rule's 8 that no small node has
+
+
+def test_a_killed_runs_leftovers_are_recognised_and_removed(tmp_path):
+    """A configuration of this test's (MARKER) and a daemon it records: the daemon is stopped and
+    the file removed. A process standing in for slurmd (sleep running as `slurmd`) is enough."""
+    stand_in = subprocess.Popen(["bash", "-c", "exec -a slurmd sleep 300"], start_new_session=True)
+    other = subprocess.Popen(["sleep", "300"], start_new_session=True)  # a recycled id running something else
+    try:
+        wait_for(lambda: daemon_name(stand_in.pid) == "slurmd", "the stand-in did not start", timeout_s=10)
+        config = tmp_path / "slurm.conf"
+        config.write_text(cluster_config(tmp_path, "node", 2, 4000, 1, 2) + f"# daemons: {stand_in.pid} {other.pid}\n")
+        assert remove_own_leftovers(config, job_steps=False)  # a real SLURM's job steps may run on this machine
+        assert stand_in.wait(timeout=10) == -signal.SIGKILL
+        assert other.poll() is None and not config.exists()
+    finally:
+        for process in (stand_in, other):
+            process.kill()
+            process.wait()
+
+
+def test_a_configuration_that_is_not_this_tests_is_never_touched(tmp_path):
+    config = tmp_path / "slurm.conf"
+    config.write_text("ClusterName=theirs\n# daemons: 1\n")
+    assert not remove_own_leftovers(config, job_steps=False)
+    assert config.read_text() == "ClusterName=theirs\n# daemons: 1\n"
