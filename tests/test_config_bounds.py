@@ -81,6 +81,13 @@ def test_a_file_url_is_refused_a_local_dataset_is_a_path():
     assert error_of(config) == "invalid config at datasets.mnist.url: 'file:///srv/mnist/' does not match '^https?://'"
 
 
+@pytest.mark.parametrize("name", ["..", ".", "sub/labels.gz", "/etc/passwd"])
+def test_a_dataset_file_name_that_names_a_folder_or_a_path_is_refused(name):
+    """`files: {train_labels: ".."}` made the download's output the dataset folder itself."""
+    message = error_of(with_value(("datasets", "mnist", "files"), {"train_labels": name}))
+    assert message.startswith(f"invalid config at datasets.mnist.files.train_labels: '{name}' does not match")
+
+
 @pytest.mark.parametrize("options", [["--out_dir=/somewhere"], ["-o", "/tmp"], ["-n", "2"], ["-i", "x"], ["-m", "10"]])
 def test_only_compiler_options_the_workflow_understands_pass(options):
     assert error_of(with_value(("compile", "extra_args"), options)).startswith("invalid config at compile.extra_args.0: ")
