@@ -125,7 +125,7 @@ def write_yolo_dataset(root, names=NAMES, images=GENERATED, lines=None):
         label_path.write_text("".join(f"{label} {(x1 + x2) / 2 / width} {(y1 + y2) / 2 / height} {(x2 - x1) / width} "
                                       f"{(y2 - y1) / height}\n" for label, x1, y1, x2, y2 in boxes))
     if lines is not None:
-        (root / "labels/val/a.txt").write_text(lines)
+        (root / "labels/val/a.txt").write_bytes(lines if isinstance(lines, bytes) else lines.encode())
     (root / "data.yaml").write_text(yaml.safe_dump({"path": ".", "val": "images/val", "names": dict(enumerate(names))}))
     return root / "data.yaml"
 
@@ -157,6 +157,7 @@ def test_a_yolo_split_becomes_coco_ground_truth_in_pixels(tmp_path):
     ("0 0.5 0.5 0.2 0.2\n1 1.2 0.5 0.2 0.2\n", "a.txt, line 2: coordinates ['1.2', '0.5', '0.2', '0.2'] must lie in [0, 1]"),
     ("3 0.5 0.5 0.2 0.2\n", "a.txt, line 1: class 3, and data.yaml names 3 classes (0 to 2)"),
     ("zero 0.5 0.5 0.2 0.2\n", "a.txt, line 1: not a class index and four numbers"),
+    (b"0 0.5 0.5 0.2 0.2\n# caf\xe9\n", "a.txt: not UTF-8 text (byte 23); save the label file as UTF-8"),
 ])
 def test_a_bad_label_line_is_one_line_naming_file_and_line(tmp_path, lines, message):
     (tmp_path / "dataset").mkdir()

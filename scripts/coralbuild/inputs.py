@@ -33,6 +33,19 @@ def regular_file(path, limit, what):
 
 
 
+def read_text(path, limit, what):
+    """The UTF-8 text of the regular file at `path` (at most `limit` bytes); BadInput naming it when
+    it cannot be read or is not UTF-8 text."""
+    regular_file(path, limit, what)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadInput(f"{shown(path)}: not UTF-8 text (byte {error.start}); save the {what} as UTF-8") from None
+    except OSError as error:
+        raise BadInput(f"{shown(path)}: cannot read ({error.strerror or type(error).__name__})") from None
+
+
 def shown(path):
     """`path` for a message: a name that is not UTF-8 with its bytes as \\x escapes (printing the
     surrogates Python decodes it to would fail)."""

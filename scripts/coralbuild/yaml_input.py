@@ -4,7 +4,7 @@ twice: PyYAML keeps the last silently, so a setting written twice would quietly 
 import yaml
 
 from coralbuild.errors import BadInput, first_line
-from coralbuild.inputs import regular_file
+from coralbuild.inputs import read_text
 
 # A YAML file a user writes (a config, a thresholds file, a data.yaml): far below this.
 YAML_BYTES = 16 * 2**20
@@ -34,12 +34,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def read_yaml(path):
     """The YAML (or JSON) file at `path` as data; BadInput naming the file, line and problem
     when it is not a readable YAML file or gives a key twice."""
-    regular_file(path, YAML_BYTES, "YAML file")
+    text = read_text(path, YAML_BYTES, "YAML file")
     try:
-        with open(path, encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_UniqueKeyLoader)
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not UTF-8 text") from None
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -24,7 +24,7 @@ from coralbuild.data.labels import unwritable
 from coralbuild.data.prepared import INFO_FILE
 from coralbuild.data.walk import walk
 from coralbuild.errors import BadInput, ConfigError
-from coralbuild.inputs import IMAGE_BYTES, LABEL_BYTES, regular_file
+from coralbuild.inputs import IMAGE_BYTES, LABEL_BYTES, read_text, regular_file
 from coralbuild.yaml_input import read_yaml
 
 ANNOTATIONS_FILE = "annotations.json"
@@ -89,7 +89,7 @@ def read_labels(path, classes):
     if not path.exists():
         return []
     boxes = []
-    for number, line in enumerate(Path(regular_file(path, LABEL_BYTES, "label file")).read_text().splitlines(), start=1):
+    for number, line in enumerate(read_text(path, LABEL_BYTES, "label file").splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
