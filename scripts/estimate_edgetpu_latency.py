@@ -20,7 +20,7 @@ import pandas as pd
 from coralbuild.edgetpu.inspection import EDGETPU_CUSTOM_CODE
 from coralbuild.edgetpu.tflite_model import read_tflite
 from coralbuild.errors import BadInput, reports_bad_input
-from coralbuild.layout import COMPILED_MODEL
+from coralbuild.layout import COMPILED_MODEL, COMPILED_SUFFIX
 from coralbuild.measure.estimate.estimator import estimate
 from coralbuild.measure.estimate.features import compiled_features, int8_features
 from coralbuild.measure.estimate.setups import calibrated, check_setups
@@ -34,15 +34,14 @@ from coralbuild.reporting.table import (
 )
 from coralbuild.statuses import ESTIMATED, is_compiled, not_measured, skipped
 
-COMPILED_SUFFIX = "_edgetpu.tflite"
-
 
 def source_of(compiled, source):
     """The model `compiled` was compiled from: --source, or the file beside it without `_edgetpu`."""
     if source:
         return source
-    beside = Path(str(compiled).removesuffix(COMPILED_SUFFIX) + ".tflite")
-    if not str(compiled).endswith(COMPILED_SUFFIX) or not beside.is_file():
+    compiled = Path(compiled)
+    beside = compiled.with_name(compiled.stem.removesuffix(COMPILED_SUFFIX) + ".tflite")
+    if not compiled.stem.endswith(COMPILED_SUFFIX) or not beside.is_file():
         raise BadInput(f"{compiled}: a compiled model needs the model it was compiled from (--source, or {beside.name} "
                        "beside it): the Edge TPU's multiply-accumulates are read there")
     return beside

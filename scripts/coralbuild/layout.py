@@ -87,9 +87,18 @@ RUN_FOLDERS = ("logs", "benchmarks", "code", "plots", "comparison")
 DATASET_FOLDERS = ("data", "downloads", "logs", "benchmarks")
 
 
-# The compiled model, in the compile folder `edgetpu/` (named as edgetpu_compiler names it), and
-# where each artifact a results row measures lives in its model's folder.
-COMPILED_MODEL = "model_int8_edgetpu.tflite"
+# edgetpu_compiler names what it writes after its input: <stem>_edgetpu.tflite and <stem>_edgetpu.log.
+COMPILED_SUFFIX = "_edgetpu"
+
+
+def compiled_name(model_name):
+    """The file name edgetpu_compiler gives the compiled model of `model_name` (a .tflite)."""
+    return f"{Path(model_name).stem}{COMPILED_SUFFIX}.tflite"
+
+
+# The compiled model, in the compile folder `edgetpu/`, and where each artifact a results row
+# measures lives in its model's folder.
+COMPILED_MODEL = compiled_name("model_int8.tflite")
 ARTIFACT_FILES = {"keras": "model.keras", "float32": "model_float32.tflite", "int8": "model_int8.tflite",
                   "edgetpu": f"edgetpu/{COMPILED_MODEL}"}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from coralbuild.edgetpu.compiler import compile_arguments
 from coralbuild.edgetpu.compiler_output import SIZE_UNITS, parse_compiler_output
 from coralbuild.edgetpu.inspection import inspect_compiled
+from coralbuild.layout import compiled_name
 from coralbuild.statuses import COMPILED, failed
 
 MAPPED = "Mapped to Edge TPU"
@@ -58,7 +59,8 @@ def compile_model(compiler, settings, model, out_dir):
     argv, output, exit_code, timed_out = run_compiler(compiler, compile_arguments(settings, str(model), str(out_dir)),
                                                       folder, hard_timeout_s(settings))
     (out_dir / "compiler.stdout").write_text(output)
-    compiled, log = out_dir / f"{model.stem}_edgetpu.tflite", out_dir / f"{model.stem}_edgetpu.log"
+    compiled = out_dir / compiled_name(model.name)
+    log = compiled.with_suffix(".log")
     parsed = parse_compiler_output(output, log.read_text(errors="replace") if log.is_file() else "")
     failure = failure_reason(parsed, compiled, timed_out, exit_code, settings)
     inspection = inspect_compiled(compiled, model) if compiled.is_file() else None

@@ -178,12 +178,14 @@ def _bytes(table, slot):
     return bytes(table.Bytes[start:start + table.VectorLen(offset)])
 
 
-def compiled_placements(source, compiled):
+def compiled_placements(source, compiled, source_model=None, compiled_model=None):
     """"edgetpu" or "cpu" for every op of the source model, as the compiler placed it: an op left
     on the CPU stays in the compiled graph with its output tensors' names, the others are gone
-    into an edgetpu-custom-op (or were folded away by the compiler)."""
+    into an edgetpu-custom-op (or were folded away by the compiler). `source_model` and
+    `compiled_model`: the two models already read, where the caller has them."""
     left = {(op.name, tuple(model.tensors[i].name for i in op.outputs))
-            for model in [read_tflite(compiled)] for op in model.operators if op.name != EDGETPU_CUSTOM_CODE}
-    model = read_tflite(source)
+            for model in [compiled_model or read_tflite(compiled)] for op in model.operators
+            if op.name != EDGETPU_CUSTOM_CODE}
+    model = source_model or read_tflite(source)
     return ["cpu" if (op.name, tuple(model.tensors[i].name for i in op.outputs)) in left else "edgetpu"
             for op in model.operators]

@@ -85,7 +85,7 @@ def compiled_features(compiled, source=None, model=None):
     edgetpu_macs = 0
     if source is not None:
         source_model = read_tflite(source)
-        placed = compiled_placements(source, compiled)
+        placed = compiled_placements(source, compiled, source_model=source_model, compiled_model=model)
         edgetpu_macs = sum(macs(source_model, op) for op, where in zip(source_model.operators, placed, strict=True)
                            if where == "edgetpu")
     cpu = [i for i in range(len(model.operators)) if i not in segments]
