@@ -5,6 +5,7 @@ import re
 import subprocess
 
 import yaml
+from test_compare_results import write_run
 
 from conftest import PROJECT, SCRIPTS, run_script, run_snakemake
 from coralbuild import stages
@@ -30,8 +31,7 @@ def rule_graph(project, *args, path_first=()):
 
 
 def test_the_stage_table_is_the_workflow_s_rule_graph(project_copy, stand_in_compiler):
-    (project_copy / "before").mkdir()
-    (project_copy / "before/benchmark.csv").write_text("dataset,model\n")  # a baseline to compare with
+    write_run(project_copy / "before", [{}])  # a baseline to compare with
     (project_copy / "every.yaml").write_text(yaml.safe_dump({**EVERY_STAGE, "baseline": "before"}))
     graph = rule_graph(project_copy, "--configfile", "config/config.yaml", "every.yaml", path_first=[stand_in_compiler])
     assert set(graph) - {"all", "code_digest"} == set(stages.STAGES)

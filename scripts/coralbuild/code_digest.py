@@ -77,8 +77,8 @@ def _module_files(package_dir, parts):
 @functools.lru_cache(maxsize=None)
 def _is_registry(init_file):
     """A package whose __init__ finds its modules itself (a call handed its own `__path__`:
-    registry.entries(__name__, __path__), or pkgutil.iter_modules(__path__)): every module in it is
-    one of the registry's entries, imported by name."""
+    registry.entries or registry.declared, or pkgutil.iter_modules): every module in it is one of
+    the registry's entries, imported by name."""
     for node in ast.walk(ast.parse(init_file.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and any(isinstance(argument, ast.Name) and argument.id == "__path__"
                                               for argument in node.args):

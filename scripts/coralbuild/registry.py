@@ -1,9 +1,11 @@
 """The one way a registry package finds its entries: every module of the package is an entry,
 named by its file and imported on first use, so that reading a registry (the Snakefile and the
-stage table do) costs nothing. Standard library only; runs in Coral's Python 3.9 stack too.
+stage table do) costs nothing; or, where a module declares several entries (the architectures:
+one module of Keras applications), the entries each module declares. Standard library only;
+runs in Coral's Python 3.9 stack too.
 
-code_digest.py recognises a registry by its call of `entries(__name__, __path__)`: the digest of
-a script that reads one covers every entry's module."""
+code_digest.py recognises a registry by its call given `__path__`: the digest of a script that
+reads one covers every module of the package."""
 
 import importlib
 import pkgutil
@@ -17,3 +19,12 @@ def entries(package_name, package_path):
 def load(registry, name):
     """The module of entry `name` of `registry` (an entries() dict)."""
     return importlib.import_module(registry[name])
+
+
+def declared(package_name, package_path, attribute):
+    """name -> entry, merged from the dict named `attribute` of every module of the package at
+    `package_path` that has one (modules are imported: theirs must be cheap to import)."""
+    merged = {}
+    for module in entries(package_name, package_path).values():
+        merged.update(getattr(importlib.import_module(module), attribute, {}))
+    return merged

@@ -6,16 +6,11 @@ Importing this package stays free of Keras and TensorFlow (the Snakefile reads i
 the DAG): the builders import Keras themselves.
 """
 
-import importlib
-import pkgutil
-
+from coralbuild import registry
 from coralbuild.errors import BadInput
 
-# Every module of this package that holds an ARCHITECTURES dict (pkgutil.iter_modules(__path__)
-# finds them: a new module needs no line here).
-ARCHITECTURES = {}
-for _module in pkgutil.iter_modules(__path__):
-    ARCHITECTURES.update(getattr(importlib.import_module(f"{__name__}.{_module.name}"), "ARCHITECTURES", {}))
+# The ARCHITECTURES dicts of this package's modules, merged: a new module needs no line here.
+ARCHITECTURES = registry.declared(__name__, __path__, "ARCHITECTURES")
 
 
 def build_model(settings, input_shape, num_classes, seed=0):
