@@ -204,7 +204,7 @@ def python39(tmp_path_factory):
     venv = tmp_path_factory.mktemp("py39") / "venv"
     subprocess.run([str(interpreter), "-m", "venv", str(venv)], check=True)
     install = subprocess.run([str(venv / "bin/pip"), "install", "-q", "tflite-runtime==2.14.0", "numpy==1.26.4",
-                              "pandas==2.2.3"], capture_output=True, text=True)
+                              "pandas==2.2.3", "pillow==11.3.0", "pycocotools==2.0.11"], capture_output=True, text=True)
     if install.returncode != 0:
         pytest.skip(f"cannot install tflite-runtime for Python 3.9: {install.stderr.strip()[-200:]}")
     return venv / "bin/python"
@@ -247,6 +247,37 @@ print(len(images), len(figures["per_class"]), sys.version_info[:2])
     assert result.returncode == 0, result.stderr[-2000:]
     count, classes, version = result.stdout.split(maxsplit=2)
     assert (count, version.strip()) == ("3", "(3, 9)") and int(classes) > 1
+
+
+def test_python39_scores_a_detector_as_the_device_measurement_does(tmp_path, python39):
+    """A detector's mAP on the Edge TPU is computed in Coral's Python 3.9 stack (no TensorFlow):
+    letterbox, decoding, the numpy NMS and pycocotools there, on a stand-in interpreter with known
+    boxes (1.0) and on tflite-runtime's running a real YOLOv8n (figures, whatever they are)."""
+    from stand_in.constant_detector import letterboxed
+    from test_detection_models import FLOAT_IO, GENERATED, prepare_yolo, write_yolo_dataset
+
+    (tmp_path / "dataset").mkdir()
+    write_yolo_dataset(tmp_path / "dataset", names=[f"class{index}" for index in range(8)])
+    assert prepare_yolo(tmp_path).returncode == 0
+    known = [letterboxed(boxes, *size) for size, boxes in GENERATED.values()]
+    probe = f"""
+import json, sys
+import numpy as np
+sys.path.insert(0, {str(PROJECT / "scripts")!r})
+sys.path.insert(0, {str(PROJECT / "tests")!r})
+from tflite_runtime.interpreter import Interpreter
+from coralbuild.measure.measurement import detection_figures
+from stand_in.constant_detector import ConstantDetector
+known = detection_figures(ConstantDetector({known!r}, anchors=84), {str(tmp_path / "data")!r})
+real = Interpreter({str(FLOAT_IO)!r})
+real.allocate_tensors()
+print(json.dumps([known, detection_figures(real, {str(tmp_path / "data")!r}), list(sys.version_info[:2])]))
+"""
+    result = subprocess.run([str(python39), "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    known, real, version = json.loads(result.stdout.strip().splitlines()[-1])
+    assert known == {"map50": 1.0, "map50_95": 1.0} and version == [3, 9]
+    assert set(real) == {"map50", "map50_95"} and all(0.0 <= value <= 1.0 for value in real.values())
 
 
 def reference_request(data, reference):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from stand_in.constant_detector import ConstantDetector, letterboxed
 
 from conftest import PROJECT, run_script, run_snakemake
 from coralbuild.errors import BadInput, ConfigError
@@ -188,43 +189,6 @@ def test_a_data_yaml_giving_a_key_twice_is_one_config_line(tmp_path):
         yolo.check_config("parts", {"path": str(data_yaml)})
 
 
-class ConstantDetector:
-    """An interpreter stand-in whose Ultralytics-layout output, image after image, holds given
-    boxes (x1, y1, x2, y2 in the letterboxed input's pixels, class, score); the rest score 0."""
-
-    def __init__(self, per_image, size=64, classes=3, anchors=16):
-        self.per_image, self.size, self.classes, self.anchors, self.calls = per_image, size, classes, anchors, 0
-
-    def get_input_details(self):
-        return [{"index": 0, "shape": np.array([1, self.size, self.size, 3]), "dtype": np.float32, "quantization": (0.0, 0)}]
-
-    def get_output_details(self):
-        return [{"index": 1, "shape": np.array([1, 4 + self.classes, self.anchors]), "dtype": np.float32,
-                 "quantization": (0.0, 0)}]
-
-    def set_tensor(self, index, value):
-        assert value.shape == (1, self.size, self.size, 3) and 0 <= value.min() and value.max() <= 1
-
-    def invoke(self):
-        self.calls += 1
-
-    def get_tensor(self, index):
-        output = np.zeros((1, 4 + self.classes, self.anchors), dtype=np.float32)
-        for anchor, (x1, y1, x2, y2, label, score) in enumerate(self.per_image[self.calls - 1]):
-            output[0, :4, anchor] = np.array([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1]) / self.size
-            output[0, 4 + label, anchor] = score
-        return output
-
-
-def letterboxed(boxes, width, height, size=64, shift=0.0):
-    """Boxes of an image of width x height as they lie in its letterboxed size x size input,
-    each moved right by `shift` of its width."""
-    scale = min(size / width, size / height)
-    left, top = (size - round(width * scale)) // 2, (size - round(height * scale)) // 2
-    return [(x1 * scale + left + shift * (x2 - x1) * scale, y1 * scale + top, x2 * scale + left + shift * (x2 - x1) * scale,
-             y2 * scale + top, label, 0.9) for label, x1, y1, x2, y2 in boxes]
-
-
 @pytest.mark.parametrize("shift, map50, map50_95", [
     (0.0, 1.0, 1.0),  # every box found where it is
     # IoU (w - d) / (w + d) = 0.62 for a shift d = 0.2346 w: matched at IoU 0.5, 0.55 and 0.6 only.
@@ -241,6 +205,55 @@ def test_the_map_of_known_detections_through_letterbox_decoding_and_coco(tmp_pat
     assert len(found) == 4 and detector.calls == 3
     figures = coco_map(truth, found)
     assert figures == pytest.approx({"map50": map50, "map50_95": map50_95}, abs=1e-6)
+
+
+def test_the_device_measurement_scores_a_detector_as_the_evaluate_stage_does(tmp_path):
+    """What benchmark_edgetpu asks of the device's interpreter: its mAP on the yolo split, by the
+    same code as the int8 model's on the CPU. No Edge TPU here: the measurement runs on the CPU's
+    interpreter, and the stand-in detector gives known boxes."""
+    from coralbuild.measure.detection import coco_map, detect_split
+    from coralbuild.measure.inference import load_interpreter
+    from coralbuild.measure.measurement import detection_figures, measure_in_child
+
+    (tmp_path / "dataset").mkdir()
+    write_yolo_dataset(tmp_path / "dataset", names=[f"class{index}" for index in range(8)])
+    assert prepare_yolo(tmp_path).returncode == 0
+    # 84 anchors: a YOLO head at 64 x 64 by its shapes (64 + 16 + 4 cells of the strides 8, 16 and 32).
+    known = ConstantDetector([letterboxed(boxes, *size) for size, boxes in GENERATED.values()], anchors=84)
+    assert detection_figures(known, tmp_path / "data") == pytest.approx({"map50": 1.0, "map50_95": 1.0})
+    row = measure_in_child({"model": str(FLOAT_IO), "device": "cpu", "data": None, "detections_on": str(tmp_path / "data"),
+                            "input_range": [0.0, 1.0], "threads": 1, "warmup": 1, "iterations": 2}, 300)
+    assert row["status"] == "measured", row
+    evaluated = coco_map(*detect_split(load_interpreter(str(FLOAT_IO)), "ultralytics", tmp_path / "data"))
+    assert (row["map50"], row["map50_95"]) == (evaluated["map50"], evaluated["map50_95"])
+
+
+def test_a_device_measurement_of_a_model_with_no_decoded_head_says_why():
+    from coralbuild.measure.measurement import detection_figures
+
+    class Classifier(ConstantDetector):
+        def get_output_details(self):
+            return [{"index": 1, "shape": np.array([1, 10]), "dtype": np.float32, "quantization": (0.0, 0)}]
+
+    figures = detection_figures(Classifier([]), "unused")
+    assert figures == {"accuracy_note": "not measured: its outputs match no head whose mAP is computed (decoded: "
+                                        "ultralytics, yolov5)"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_suppression_keeps_what_tensorflows_keeps(seed):
+    """The numpy NMS against TensorFlow's non_max_suppression, on generated boxes with ties."""
+    import tensorflow as tf
+
+    from coralbuild.measure.detection import IOU, MAX_DETECTIONS, greedy_nms
+
+    generator = np.random.default_rng(seed)
+    for count in (1, 7, 60, 400):
+        corners = generator.uniform(0, 300, (count, 2)).astype(np.float32)
+        boxes = np.concatenate([corners, corners + generator.uniform(1, 80, (count, 2)).astype(np.float32)], axis=1)
+        scores = np.round(generator.random(count), 1).astype(np.float32)  # rounded: ties
+        expected = tf.image.non_max_suppression(boxes[:, [1, 0, 3, 2]], scores, MAX_DETECTIONS, IOU).numpy()
+        assert greedy_nms(boxes, scores, MAX_DETECTIONS, IOU).tolist() == expected.tolist()
 
 
 @pytest.fixture(scope="module")

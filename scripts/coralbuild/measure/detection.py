@@ -1,8 +1,9 @@
 """A detector's mAP on a yolo-format split (data/formats/yolo.py), as Ultralytics' `val` measures
 it: each image letterboxed to the model's input (grey padding 114, aspect kept), the head's output
-decoded as its exporter lays it out (measure/model_io.py), per-class non-maximum suppression
-(TensorFlow's) at IoU 0.7 keeping up to 300 boxes of confidence 0.001 and above, and COCO's mAP
-(pycocotools' COCOeval) at IoU 0.5 and averaged over 0.5:0.95.
+decoded as its exporter lays it out (measure/model_io.py), per-class greedy non-maximum
+suppression at IoU 0.7 keeping up to 300 boxes of confidence 0.001 and above, and COCO's mAP
+(pycocotools' COCOeval) at IoU 0.5 and averaged over 0.5:0.95. No TensorFlow: the same code runs
+on the Edge TPU, in Coral's Python 3.9 environment (measure/measurement.py).
 
 Heads decoded: `ultralytics` (YOLOv5u / v8 / 11: (1, 4 + classes, anchors), boxes centre x, y,
 width, height normalised to the input size, as their TFLite and Edge TPU exports write them, or in
@@ -18,11 +19,31 @@ from pathlib import Path
 
 import numpy as np
 
+YOLO_STRIDES = (8, 16, 32)
 CONFIDENCE = 0.001
 IOU = 0.7
 MAX_DETECTIONS = 300
 PAD = 114
 DECODED_HEADS = ("ultralytics", "yolov5")
+
+
+def yolo_anchors(height, width):
+    """The cells of the three detection levels of an Ultralytics-style YOLO at this input size."""
+    return sum((height // stride) * (width // stride) for stride in YOLO_STRIDES)
+
+
+def yolo_head(input_shape, output_shape):
+    """{"kind", "classes", "anchors"} of a YOLO head from its one input's and one output's shapes
+    (measure/model_io.py lists the layouts), or None. Shapes alone: the compiled model's, read
+    from the Edge TPU interpreter, are the int8 model's."""
+    if len(input_shape) != 4 or len(output_shape) != 3 or output_shape[0] != 1:
+        return None
+    anchors = yolo_anchors(input_shape[1], input_shape[2])
+    if output_shape[2] == anchors and output_shape[1] > 4:
+        return {"kind": "ultralytics", "classes": int(output_shape[1]) - 4, "anchors": anchors}
+    if output_shape[1] == 3 * anchors and output_shape[2] > 5:
+        return {"kind": "yolov5", "classes": int(output_shape[2]) - 5, "anchors": 3 * anchors}
+    return None
 
 
 def letterbox(image, height, width):
@@ -72,17 +93,33 @@ def decode(kind, output, height, width):
 
 def suppress(boxes, scores, classes):
     """Indices kept by per-class NMS (boxes of different classes shifted apart, as Ultralytics does)."""
-    import tensorflow as tf
-
     keep = scores >= CONFIDENCE
     if not keep.any():
         return np.array([], dtype=np.int64)
     candidates = np.flatnonzero(keep)
     offset = classes[candidates, None].astype(np.float32) * (np.abs(boxes).max() + 1.0)
-    shifted = boxes[candidates] + offset
-    # TensorFlow wants y1, x1, y2, x2.
-    chosen = tf.image.non_max_suppression(shifted[:, [1, 0, 3, 2]], scores[candidates], MAX_DETECTIONS, IOU).numpy()
-    return candidates[chosen]
+    return candidates[greedy_nms(boxes[candidates] + offset, scores[candidates], MAX_DETECTIONS, IOU)]
+
+
+def greedy_nms(boxes, scores, limit, iou_threshold):
+    """Indices of `boxes` (x1, y1, x2, y2) kept by greedy non-maximum suppression, best score
+    first: each box is dropped when its IoU with a box already kept exceeds `iou_threshold`; at
+    most `limit` are kept. The algorithm of TensorFlow's non_max_suppression and torchvision's nms,
+    in numpy because Coral's Python 3.9 device environment has neither; tests/test_detection_models.py
+    checks it against TensorFlow's on generated boxes."""
+    order = np.argsort(-scores, kind="stable")
+    areas = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
+    kept = []
+    while order.size and len(kept) < limit:
+        best, rest = order[0], order[1:]
+        kept.append(best)
+        width = np.clip(np.minimum(boxes[best, 2], boxes[rest, 2]) - np.maximum(boxes[best, 0], boxes[rest, 0]), 0, None)
+        height = np.clip(np.minimum(boxes[best, 3], boxes[rest, 3]) - np.maximum(boxes[best, 1], boxes[rest, 1]), 0, None)
+        overlap = width * height
+        union = areas[best] + areas[rest] - overlap
+        iou = np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
+        order = rest[iou <= iou_threshold]
+    return np.array(kept, dtype=np.int64)
 
 
 def detect_split(interpreter, kind, data_folder):

@@ -53,7 +53,8 @@ def measure_in_child(request, timeout_s):
 def measure(request, report):
     """Load the model on the device, time it, and on an Edge TPU also measure its accuracy,
     balanced accuracy and per-class metrics (`class_metrics`, as metrics.json holds them) and its
-    top-1 agreement with the int8 model on the CPU (`request["reference"]`). `report(row)` is
+    top-1 agreement with the int8 model on the CPU (`request["reference"]`), or a detector's mAP on
+    the yolo split `request["detections_on"]`. `report(row)` is
     called with the final row, and before the reference run with the figures so far, so that a
     reference run that fails or crashes loses only the agreement."""
     import numpy as np
@@ -103,6 +104,8 @@ def measure(request, report):
             return samples[step % len(samples)]
     row = {"status": MEASURED, "load_ms": load_ms, **facts,
            **time_invokes(interpreter, sample, request["warmup"], request["iterations"])}
+    if request.get("detections_on"):
+        return {**row, **detection_figures(interpreter, request["detections_on"])}
     if request.get("reference") and request.get("data"):
         classes = class_names(request["data"])
         misfit = output_fits(interpreter, len(classes))
@@ -120,6 +123,21 @@ def measure(request, report):
         else:
             row.update(agreement=float(np.mean(ranked[:, 0] == reference)), agreement_reference="int8 on cpu")
     return row
+
+
+def detection_figures(interpreter, data_folder):
+    """A detector's mAP on the prepared yolo split at `data_folder`, as the evaluate stage measures
+    the int8 model's on the CPU (measure/detection.py), or why it has none."""
+    from coralbuild.measure.detection import DECODED_HEADS, coco_map, detect_split, yolo_head
+    from coralbuild.statuses import not_measured
+
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    head = yolo_head(inputs[0]["shape"], outputs[0]["shape"]) if len(inputs) == 1 and len(outputs) == 1 else None
+    if head is None or head["kind"] not in DECODED_HEADS:
+        return {"accuracy_note": not_measured(f"its outputs match no head whose mAP is computed "
+                                              f"(decoded: {', '.join(DECODED_HEADS)})")}
+    ground_truth, found = detect_split(interpreter, head["kind"], data_folder)
+    return coco_map(ground_truth, found)
 
 
 def host_cpu():

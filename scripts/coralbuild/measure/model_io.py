@@ -16,8 +16,8 @@ import numpy as np
 
 from coralbuild.edgetpu.tflite_model import read_tflite
 from coralbuild.errors import BadInput
+from coralbuild.measure.detection import yolo_head
 
-YOLO_STRIDES = (8, 16, 32)
 SSD_POSTPROCESS = "TFLite_Detection_PostProcess"
 
 
@@ -34,11 +34,6 @@ def describe_io(interpreter):
             "outputs": [tensor_facts(detail) for detail in interpreter.get_output_details()]}
 
 
-def yolo_anchors(height, width):
-    """The cells of the three detection levels of an Ultralytics-style YOLO at this input size."""
-    return sum((height // stride) * (width // stride) for stride in YOLO_STRIDES)
-
-
 def detection_head(path):
     """{"kind", "classes", "anchors"} of the detector at `path`, or None when its outputs match no
     head this module knows."""
@@ -47,15 +42,7 @@ def detection_head(path):
         return {"kind": "ssd_postprocess", "classes": None, "anchors": None}
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         return None
-    input_shape, output_shape = model.tensors[model.inputs[0]].shape, model.tensors[model.outputs[0]].shape
-    if len(input_shape) != 4 or len(output_shape) != 3 or output_shape[0] != 1:
-        return None
-    anchors = yolo_anchors(input_shape[1], input_shape[2])
-    if output_shape[2] == anchors and output_shape[1] > 4:
-        return {"kind": "ultralytics", "classes": output_shape[1] - 4, "anchors": anchors}
-    if output_shape[1] == 3 * anchors and output_shape[2] > 5:
-        return {"kind": "yolov5", "classes": output_shape[2] - 5, "anchors": 3 * anchors}
-    return None
+    return yolo_head(model.tensors[model.inputs[0]].shape, model.tensors[model.outputs[0]].shape)
 
 
 def check_detector(path):
