@@ -39,17 +39,17 @@ def environment(path_first=(), **variables):
 
 def run_snakemake(project, *args, path_first=(), **variables):
     """Snakemake as a user runs it from the project folder; every run, failed or not, must write
-    nothing outside `results/` (and Snakemake's own `.snakemake/`), nor outside the outputs it was
-    asked for (`--report`): the files around the project (the test's folder, with the data and
-    models the test brought) are listed before and after and must be unchanged."""
+    nothing in the project outside `results/` (and Snakemake's own `.snakemake/`), nor outside
+    the outputs it was asked for (`--report`): the project's files (its config, code, resources
+    and whatever the test put there) are listed before and after and must be unchanged. Only the
+    project: the folders around it may hold other runs still going (a test's background run)."""
     project = Path(project)
     assert project.resolve() != PROJECT, "tests run the workflow in a copy (project_copy), never in the checkout"
-    top = project.parent
     allowed = written_by_snakemake(project, args)
-    before = files_outside(top, allowed)
+    before = files_outside(project, allowed)
     result = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=project, capture_output=True,
                             text=True, env=environment(path_first, **variables))
-    after = files_outside(top, allowed)
+    after = files_outside(project, allowed)
     changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
     assert not changed, f"snakemake {' '.join(map(str, args))} changed files outside results/: {changed[:5]}"
     return result
