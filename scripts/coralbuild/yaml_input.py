@@ -10,9 +10,10 @@ from coralbuild.inputs import read_text
 YAML_BYTES = 16 * 2**20
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key given twice in one mapping. Merge keys (`<<`) still
-    override as YAML defines."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """YAML's safe loader (libyaml's parser where PyYAML has it: the config is read at every DAG
+    build), refusing a key given twice in one mapping. Merge keys (`<<`) still override as YAML
+    defines."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
