@@ -228,6 +228,19 @@ def test_the_device_measurement_scores_a_detector_as_the_evaluate_stage_does(tmp
     assert (row["map50"], row["map50_95"]) == (evaluated["map50"], evaluated["map50_95"])
 
 
+def test_a_device_scoring_run_that_fails_keeps_the_timings_and_says_so(tmp_path):
+    """The mAP run comes after the timings: when it fails (here: a split with no annotations) the
+    row keeps its figures, and its accuracy note says what failed."""
+    from coralbuild.measure.measurement import measure_in_child
+
+    (tmp_path / "data").mkdir()
+    row = measure_in_child({"model": str(FLOAT_IO), "device": "cpu", "data": None, "detections_on": str(tmp_path / "data"),
+                            "input_range": [0.0, 1.0], "threads": 1, "warmup": 1, "iterations": 2}, 300)
+    assert row["status"] == "measured" and row["median_ms"] > 0 and "map50" not in row
+    assert row["accuracy_note"].startswith("failed: the mAP run on the device did not finish: the measurement exited "
+                                           "with status 1 (FileNotFoundError: ")
+
+
 def test_a_device_measurement_of_a_model_with_no_decoded_head_says_why():
     from coralbuild.measure.measurement import detection_figures
 
