@@ -32,7 +32,6 @@ def regular_file(path, limit, what):
     return path
 
 
-
 def read_text(path, limit, what):
     """The UTF-8 text of the regular file at `path` (at most `limit` bytes); BadInput naming it when
     it cannot be read or is not UTF-8 text."""
