@@ -43,14 +43,6 @@ localrules:
     compare_baseline,
 
 
-# Without a compiler every Edge TPU row can only say "skipped": those jobs run on the submit host
-# too, never queued for a Coral node the cluster may not have.
-if not COMPILER:
-
-    localrules:
-        benchmark_edgetpu,
-
-
 rule all:
     default_target: True
     input:

@@ -1,89 +1,37 @@
-# Benchmarks run alone (threads: all cores) so that no other job disturbs the timings.
+# One rule per device target (scripts/coralbuild/measure/targets/: the CPU, the Edge TPU, the
+# latency estimate), generated from its declaration: what it takes, runs, writes and holds. Those
+# that time a model run alone (threads: all cores) so that no other job disturbs the timings.
 
 
-rule benchmark_cpu:
-    input:
-        unpack(code("benchmark_cpu")),
-        unpack(trained_artifacts),
-        unpack(prepared_data),
-        metrics=model_path("metrics.json"),
-        int8=model_path("model_int8.tflite"),
-    output:
-        model_path("benchmark_cpu.csv"),
-    log:
-        model_log("benchmark_cpu"),
-    benchmark:
-        model_benchmark("benchmark_cpu")
-    conda:
-        "../envs/litert.yaml"
-    threads: all_cores()
-    params:
-        data=data_option,
-        benchmark=stages.as_json(config["benchmark"]),
-        input_range=lambda w: wf.input_range(w.model, model_settings(w)),
-        tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
-    shell:
-        "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
-        " {params.data:q} --devices cpu --metrics {input.metrics:q}"
-        " --tflite {params.tflite:q} --input-range {params.input_range}"
-        " --settings {params.benchmark:q} --output {output:q} > {log:q} 2>&1"
+for target in all_targets():
 
-
-rule benchmark_edgetpu:
-    input:
-        unpack(code("benchmark_edgetpu")),
-        unpack(prepared_data),
-        int8=model_path("model_int8.tflite"),
-        compiled=compile_folder,
-    output:
-        table=model_path("benchmark_edgetpu.csv"),
-        # Per device, the compiled model's per-class metrics and confusion matrix (as in metrics.json).
-        class_metrics=model_path("metrics_edgetpu.json"),
-    log:
-        model_log("benchmark_edgetpu"),
-    benchmark:
-        model_benchmark("benchmark_edgetpu")
-    conda:
-        "../envs/coral.yaml"
-    threads: all_cores()
-    resources:
-        edgetpu=1,
-    params:
-        data=data_option,
-        benchmark=stages.as_json(config["benchmark"]),
-        devices=edgetpu_devices(),
-        compiled=lambda w, input: (
-            f"--edgetpu-folder={input.compiled}" if input.compiled else f"--no-compiled-model={skipped(NO_COMPILER)}"
-        ),
-    shell:
-        "python {input.script:q} --dataset {wildcards.dataset:q} --model {wildcards.model:q}"
-        " {params.data:q} --devices {params.devices:q} {params.compiled:q} --reference {input.int8:q}"
-        " --settings {params.benchmark:q} --output {output.table:q} --class-metrics {output.class_metrics:q}"
-        " > {log:q} 2>&1"
-
-
-# Not a measurement: the Edge TPU latency estimated for each `benchmark.estimate` setup, from the
-# compiled model where one was made, else from the int8 model and the placement prediction.
-rule estimate_edgetpu:
-    input:
-        unpack(code("estimate_edgetpu")),
-        int8=model_path("model_int8.tflite"),
-        compiled=compile_folder,
-        coefficients=ESTIMATE_COEFFICIENTS,
-    output:
-        model_path("estimate_edgetpu.csv"),
-    log:
-        model_log("estimate_edgetpu"),
-    benchmark:
-        model_benchmark("estimate_edgetpu")
-    conda:
-        "../envs/litert.yaml"
-    params:
-        setups=config["benchmark"]["estimate"],
-        compiled=lambda w, input: [f"--compiled-folder={input.compiled}"] if input.compiled else [],
-    shell:
-        "python {input.script:q} {input.int8:q} {params.compiled:q} --setup {params.setups:q}"
-        " --record-of {wildcards.dataset:q} {wildcards.model:q} --output {output:q} > {log:q} 2>&1"
+    rule:
+        name:
+            target.RULE
+        input:
+            unpack(code(target.RULE)),
+            unpack(target_inputs(target)),
+        output:
+            **{name: model_path(file) for name, file in target.OUTPUTS.items()},
+        log:
+            model_log(target.RULE),
+        benchmark:
+            model_benchmark(target.RULE)
+        # Without a compiler every row of a target that runs the compiled model can only say
+        # "skipped": its jobs run on the submit host, never queued for a node the cluster may not have.
+        localrule: target.NEEDS_COMPILE and not COMPILER
+        conda:
+            f"../envs/{target.ENVIRONMENT}.yaml"
+        threads: all_cores() if target.RUNS_ALONE else 1
+        resources:
+            **target.RESOURCES,
+        params:
+            # What reruns its jobs when the config changes (a param made from the job's inputs or
+            # outputs, as its command line is, is not compared by Snakemake).
+            settings=stage_settings(target.RULE),
+            arguments=target_arguments(target),
+        shell:
+            "python {input.script:q} {params.arguments:q} > {log:q} 2>&1"
 
 
 rule benchmark_table:

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from coralbuild import stages
 from coralbuild.code_digest import code_files
 from coralbuild.measure.estimate.setups import COEFFICIENTS
-from coralbuild.measure.targets import configured_devices, target_of, targets_of
+from coralbuild.measure.targets import all_targets, configured_devices, targets_of
 from coralbuild.statuses import skipped
 from coralbuild import workflow as wf
 from coralbuild.edgetpu.compiler import (
@@ -141,6 +141,19 @@ def script_code(stem):
     return code_files(os.path.join(WORKFLOW_DIR, "scripts", f"{stem}.py"))
 
 
+def stage_config(rule, wildcards):
+    """The config parts `rule`'s stage declares (stages.STAGES[rule].config), by key ("dataset",
+    "model", "train", "quantize", ...): all a rule reads of the config but where files live."""
+    dataset, model = getattr(wildcards, "dataset", None), getattr(wildcards, "model", None)
+    return stages.job_settings(config, rule, dataset, model)
+
+
+def stage_settings(rule):
+    """A rule's `settings` param: its stage's config parts, each as the JSON text its script takes
+    ({params.settings[<key>]:q}); an edit of one reruns exactly the rules that read it."""
+    return lambda wildcards: {key: stages.as_json(value) for key, value in stage_config(rule, wildcards).items()}
+
+
 def dataset_settings(wildcards):
     return config["datasets"][wildcards.dataset]
 
@@ -157,11 +170,6 @@ def prepared_data(wildcards):
 def data_option(wildcards, input):
     """The scripts' --data option, when the job has a dataset."""
     return [f"--data={input.data}"] if "data" in input.keys() else []
-
-
-def model_task(wildcards):
-    """What the model's outputs mean (models.<name>.task)."""
-    return wf.task_name(model_settings(wildcards))
 
 
 def brought_model(wildcards):
@@ -200,14 +208,41 @@ def compile_reports():
     return all_models(model_path("edgetpu")) if COMPILER else []
 
 
-def compile_folder(wildcards):
-    """The model's compile folder, or nothing when the compile stage does not run."""
-    return model_path("edgetpu", wildcards.dataset, wildcards.model) if COMPILER else []
+# The artifacts a device target's job takes (its INPUTS), as named inputs: each a function of the
+# job's wildcards (stages.ARTIFACTS names the rules that make them).
+ARTIFACT_INPUTS = {
+    "data": prepared_data,
+    "trained": trained_artifacts,
+    "metrics": lambda w: {"metrics": model_path("metrics.json", w.dataset, w.model)},
+    "int8": lambda w: {"int8": model_path(ARTIFACT_FILES["int8"], w.dataset, w.model)},
+    # The compile folder, when the compile stage runs.
+    "compiled": lambda w: {"compiled": model_path("edgetpu", w.dataset, w.model)} if COMPILER else {},
+    "coefficients": lambda w: {"coefficients": ESTIMATE_COEFFICIENTS},
+}
 
 
-def edgetpu_devices():
-    """The `benchmark.devices` entries that run the compiled model."""
-    return [device for device in config["benchmark"]["devices"] if target_of(device).NEEDS_COMPILE]
+def target_inputs(target):
+    """A device target's named inputs: those of its artifacts this model has."""
+    return lambda wildcards: {
+        name: path for artifact in target.INPUTS for name, path in ARTIFACT_INPUTS[artifact](wildcards).items()
+    }
+
+
+def target_arguments(target):
+    """A device target's script options for one job (its `arguments`), from what the job is given."""
+
+    def arguments(wildcards, input, output):
+        job = wf.BenchmarkJob(
+            dataset=wildcards.dataset,
+            model=wildcards.model,
+            input=dict(input.items()),
+            output=dict(output.items()),
+            settings=stage_config(target.RULE, wildcards),
+            no_compiled_model=skipped(NO_COMPILER) if NO_COMPILER else "",
+        )
+        return target.arguments(job)
+
+    return arguments
 
 
 def all_cores():

@@ -15,11 +15,11 @@ rule compile_edgetpu:
     conda:
         "../envs/litert.yaml"
     params:
-        compile=stages.as_json(config["compile"]),
+        settings=stage_settings("compile_edgetpu"),
         # With compile.compiler: required, a failed compile's evidence is kept here (the output is not made).
         failed_evidence=model_path("logs/compile_edgetpu_failed"),
     shell:
-        "python {input.script:q} --model {input.model:q} --settings {params.compile:q}"
+        "python {input.script:q} --model {input.model:q} --settings {params.settings[compile]:q}"
         " --labels {input.labels:q} --failed-evidence {params.failed_evidence:q} --record-of {wildcards.dataset:q} {wildcards.model:q}"
         " --output {output:q} > {log:q} 2>&1"
 
@@ -37,7 +37,7 @@ rule predict_edgetpu:
     conda:
         "../envs/litert.yaml"
     params:
-        arguments=wf.prediction_arguments(config["compile"], config["predict"]),
+        arguments=lambda w: wf.prediction_arguments(stage_config("predict_edgetpu", w)),
     shell:
         "python {input.script:q} {input.model:q} {params.arguments:q} --record-of {wildcards.dataset:q} {wildcards.model:q}"
         " --output {output:q} > {log:q} 2>&1"

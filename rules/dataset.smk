@@ -31,12 +31,12 @@ rule prepare_dataset:
     # Images are decoded on this many threads (capped by --cores).
     threads: 8
     params:
-        format=lambda w: dataset_settings(w).get("format", "idx"),
+        settings=stage_settings("prepare_dataset"),
+        format=lambda w: stage_config("prepare_dataset", w)["dataset"]["format"],
         source=lambda w: stages.as_json(wf.dataset_source(w.dataset, dataset_settings(w))),
-        settings=lambda w: stages.as_json(stages.split_settings(dataset_settings(w))),
         # An image folder's sha256, in place of its images as inputs (thousands of names in the
         # job's printout): an edited, added or removed image changes it, a touched one does not.
         source_sha256=lambda w: wf.dataset_source_digest(w.dataset, dataset_settings(w)),
     shell:
         "python {input.script:q} --format {params.format:q} --source {params.source:q}"
-        " --settings {params.settings:q} --threads {threads} --output {output:q} > {log:q} 2>&1"
+        " --settings {params.settings[dataset]:q} --threads {threads} --output {output:q} > {log:q} 2>&1"

@@ -21,13 +21,12 @@ rule train:
         "../envs/tensorflow.yaml"
     threads: 2
     params:
-        model=lambda w: stages.as_json(stages.architecture_settings(model_settings(w))),
-        train=lambda w: stages.as_json(stages.train_settings(config["train"], model_settings(w))),
+        settings=stage_settings("train"),
         # Not an output: Snakemake deletes outputs before a job starts, and this must survive a kill.
         state=model_path("train_state.npz"),
     shell:
-        "python {input.script:q} --data {input.data:q} --name {wildcards.model:q} --model-settings {params.model:q}"
-        " --train-settings {params.train:q} --threads {threads} --code-digest {input.code:q}"
+        "python {input.script:q} --data {input.data:q} --name {wildcards.model:q} --model-settings {params.settings[model]:q}"
+        " --train-settings {params.settings[train]:q} --threads {threads} --code-digest {input.code:q}"
         " --model {output.model:q} --history {output.history:q} --state {params.state:q} > {log:q} 2>&1"
 
 
@@ -86,11 +85,11 @@ rule quantize_int8:
     conda:
         "../envs/tensorflow.yaml"
     params:
-        quantize=stages.as_json(config["quantize"]),
-        input_range=lambda w: wf.input_range(w.model, model_settings(w)),
+        settings=stage_settings("quantize_int8"),
+        input_range=lambda w: wf.input_range(w.model, stage_config("quantize_int8", w)["model"]),
     shell:
         "python {input.script:q} --kind int8 --saved-model {input.saved_model:q} --data {input.data:q}"
-        " --input-range {params.input_range} --settings {params.quantize:q}"
+        " --input-range {params.input_range} --settings {params.settings[quantize]:q}"
         " --output {output.model:q} --labels {output.labels:q} > {log:q} 2>&1"
 
 
@@ -110,13 +109,15 @@ rule evaluate:
         "../envs/tensorflow.yaml"
     params:
         data=data_option,
-        task=model_task,
-        input_range=lambda w: wf.input_range(w.model, model_settings(w)),
+        task=lambda w: wf.task_name(stage_config("evaluate", w)["model"]),
+        input_range=lambda w: wf.input_range(w.model, stage_config("evaluate", w)["model"]),
         tflite=lambda w, input: [f"{name}={input[name]}" for name in ("float32", "int8") if name in input.keys()],
         keras=lambda w, input: [f"--keras={input.keras}"] if "keras" in input.keys() else [],
         # Models quantized here: metrics.json records how many training images calibrated them.
         calibration=lambda w: (
-            [f"--representative-samples={config['quantize']['representative_samples']}"] if w.model in TRAINED else []
+            [f"--representative-samples={stage_config('evaluate', w)['representative_samples']}"]
+            if w.model in TRAINED
+            else []
         ),
     shell:
         "python {input.script:q} {params.data:q} --task {params.task:q} {params.keras:q} --input-range {params.input_range}"
@@ -141,7 +142,7 @@ rule import_int8:
         "../envs/litert.yaml"
     params:
         data=data_option,
-        task=model_task,
+        task=lambda w: wf.task_name(stage_config("import_int8", w)["model"]),
     shell:
         "python {input.script:q} --source {input.source:q} --task {params.task:q} {params.data:q}"
         " --output {output.model:q} --labels {output.labels:q} > {log:q} 2>&1"

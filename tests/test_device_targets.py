@@ -4,6 +4,7 @@ entry belongs to exactly one target."""
 
 import pytest
 
+from conftest import PROJECT
 from coralbuild import stages
 from coralbuild.measure import runtimes, targets
 from coralbuild.measure.targets import known_devices, target_of, targets_of
@@ -26,6 +27,10 @@ def test_each_target_declares_its_interface_and_has_a_runtime(name):
     assert isinstance(target.NEEDS_COMPILE, bool) and isinstance(target.MEASURES, bool)
     if target.MEASURES:
         assert callable(runtimes.runtime(name).open_interpreter)
+    # Its job, from which its rule and stage are generated.
+    assert (PROJECT / "scripts" / target.SCRIPT).is_file() and (PROJECT / f"envs/{target.ENVIRONMENT}.yaml").is_file()
+    assert set(target.INPUTS) <= set(stages.ARTIFACTS) and "table" in target.OUTPUTS and callable(target.arguments)
+    assert stages.STAGES[target.RULE].config == target.CONFIG
     if target.CONFIG_KEY != "devices":  # its entries come from its own benchmark key
         assert target.CONFIG_KEY in stages_schema_keys()
         assert all(target_of(device) is target for device in target.devices(["a_setup"]))
@@ -66,8 +71,46 @@ def test_targets_of_devices_are_each_once_in_registry_order():
 
 
 def test_the_cpu_runtime_opens_a_model_with_the_cpu_facts(tmp_path):
-    from conftest import PROJECT
-
     interpreter, facts = runtimes.runtime("cpu").open_interpreter(PROJECT / "tests/data/cnn_int8.tflite", "cpu", 1)
     assert facts == {"device_name": "cpu", "edgetpu_runtime": None, "edgetpu_access": None}
     assert interpreter.get_input_details()[0]["shape"].tolist()[0] == 1
+
+
+@pytest.fixture(scope="module")
+def default_config():
+    """config/config.yaml with the schema's defaults, and an estimate setup."""
+    import yaml
+
+    from coralbuild import workflow
+
+    config = yaml.safe_load((PROJECT / "config/config.yaml").read_text())
+    config["benchmark"] = {**config.get("benchmark", {}), "devices": ["cpu", "usb:0", "pci"], "estimate": ["usb3_desktop"]}
+    workflow.validate_config(config, PROJECT / "config/schema.yaml")
+    return config
+
+
+@pytest.mark.parametrize("name", sorted(targets.TARGETS))
+@pytest.mark.parametrize("compiled", [True, False])
+def test_each_target_s_command_line_comes_from_the_config_its_stage_declares(default_config, name, compiled):
+    """A target's `arguments` get only its stage's settings (a read of any other part fails here
+    with a KeyError) and name each of its outputs and the artifacts it runs."""
+    from coralbuild.workflow import BenchmarkJob
+
+    target = targets.target(name)
+    inputs = {artifact: f"in/{artifact}" for artifact in ("data", "metrics", "int8", "coefficients", "keras", "float32")
+              if artifact in target.INPUTS or (artifact in ("keras", "float32") and "trained" in target.INPUTS)}
+    inputs.update({"compiled": "in/edgetpu"} if compiled and "compiled" in target.INPUTS else {})
+    job = BenchmarkJob("mnist", "cnn", inputs, {key: f"out/{file}" for key, file in target.OUTPUTS.items()},
+                       stages.job_settings(default_config, target.RULE, "mnist", "cnn"),
+                       "" if compiled else "skipped: no compiler")
+    arguments = target.arguments(job)
+    assert all(isinstance(argument, str) for argument in arguments)
+    line = " ".join(arguments)
+    assert all(f"out/{file}" in line for file in target.OUTPUTS.values())
+    # Every artifact but the Keras model (the evaluate stage's) and the coefficients (an input so
+    # that a refit reruns the estimate; its script finds them itself).
+    assert all(path in line for name, path in inputs.items() if name not in ("keras", "coefficients"))
+    expected_entries = {"cpu": "--devices cpu", "edgetpu": "--devices usb:0 pci", "estimate": "--setup usb3_desktop"}
+    assert expected_entries[name] in line
+    if "compiled" in target.INPUTS and not compiled and target.NEEDS_COMPILE:
+        assert "--no-compiled-model=skipped: no compiler" in arguments

@@ -11,6 +11,7 @@ import yaml
 
 from conftest import PROJECT, SCRIPTS
 from coralbuild.code_digest import code_files
+from coralbuild.measure.targets import all_targets
 from coralbuild.stages import STAGES
 
 # Import name -> PyPI package, for the third-party modules the scripts use.
@@ -77,6 +78,9 @@ def rules_with_code():
             if runs_code:
                 assert runs_code.group(1) == name, f"rule {name} lists the code of rule {runs_code.group(1)}"
                 yield name, STAGES[name].script, env.group(1) if env else None
+    # The rules generated per device target (rules/benchmark.smk), from their declarations.
+    for target in all_targets():
+        yield target.RULE, target.SCRIPT, f"envs/{target.ENVIRONMENT}.yaml"
 
 
 @pytest.mark.parametrize("rule, script, env", list(rules_with_code()))
@@ -111,6 +115,7 @@ def test_environment_header_names_exactly_the_rules_that_use_it(env_file):
         for name, body in RULE.findall(rules_file.read_text()):
             if f'"../envs/{env_file.name}"' in body:
                 users.add(name)
+    users |= {target.RULE for target in all_targets() if f"{target.ENVIRONMENT}.yaml" == env_file.name}
     header = " ".join(line.lstrip("# ") for line in env_file.read_text().splitlines() if line.startswith("#"))
     named = re.search(r"\(rules? ([\w ,]+)\)", header)
     assert named, f"{env_file.name}: the header names no rules"

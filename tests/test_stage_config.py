@@ -12,16 +12,22 @@ import pytest
 
 from conftest import PROJECT, environment
 from coralbuild import stages
+from coralbuild.measure.targets import all_targets
 
 # What a config access stands for in a stage's declaration: a dataset's or model's own entry
 # (the wildcards'), or a top-level section. A model's stages read its `train` overrides with the
 # `train` section: the "model" part covers both (stages.upstream_config).
 PART_OF_SECTION = {"datasets": "dataset", "models": "model", "train": "model"}
-# Parts that are one key of a section: config["quantize"]["representative_samples"].
-PART_OF_KEY = {("quantize", "representative_samples"): "calibration"}
+# The helpers that give a rule its stage's settings (rules/common.smk): a call reads the parts the
+# named stage declares.
+STAGE_HELPERS = {"stage_config", "stage_settings"}
 # Reads of the whole config that are structure, not settings: which models are trained, which
 # datasets each model runs on, the baseline run. They choose rules and jobs, not what a job gets.
-STRUCTURE = {"TRAINED", "TRAINED_MODELS", "INT8_MODELS", "BASELINE", "all_models"}
+# The compile decision (rules/common.smk, from edgetpu.compiler.find_compiler) reads these keys of
+# the compile section alone; the analysis sees only `find_compiler(config["compile"])`.
+COMPILE_DECISION = {"compile.compiler", "compile.container_image"}
+DECISIONS = {"COMPILER": COMPILE_DECISION, "NO_COMPILER": COMPILE_DECISION}
+STRUCTURE = {"TRAINED", "TRAINED_MODELS", "INT8_MODELS", "BASELINE", "all_models", *STAGE_HELPERS}
 
 
 def compiled(path):
@@ -38,15 +44,15 @@ def modules():
 
 
 def direct_reads(node):
-    """The parts `node` reads itself: `config["section"]` subscripts."""
+    """The parts `node` reads itself: `config["section"]` subscripts, and `config["section"]["key"]`
+    of a section that is not per dataset or model as the part "section.key"."""
     parts, keys = set(), set()
     for child in ast.walk(node):
         if (isinstance(child, ast.Subscript) and isinstance(child.value, ast.Subscript)
-                and isinstance(child.slice, ast.Constant) and _is_config_section(child.value)):
-            key = (child.value.slice.value, child.slice.value)
-            if key in PART_OF_KEY:
-                parts.add(PART_OF_KEY[key])
-                keys.add(id(child.value))
+                and isinstance(child.slice, ast.Constant) and _is_config_section(child.value)
+                and child.value.slice.value not in PART_OF_SECTION):
+            parts.add(f"{child.value.slice.value}.{child.slice.value}")
+            keys.add(id(child.value))
     for child in ast.walk(node):
         if _is_config_section(child) and id(child) not in keys:
             parts.add(PART_OF_SECTION.get(child.slice.value, child.slice.value))
@@ -77,11 +83,12 @@ def reads_by_name(common):
         elif isinstance(statement, ast.If):
             pending += statement.body + statement.orelse
     reads = {name: direct_reads(body) for name, body in bodies.items() if name not in STRUCTURE}
+    reads.update(DECISIONS)
     changed = True
     while changed:  # through the helpers each one calls
         changed = False
         for name, body in bodies.items():
-            if name in STRUCTURE:
+            if name in STRUCTURE or name in DECISIONS:
                 continue
             more = set().union(*(reads.get(used, set()) for used in names_used(body) if used != name))
             if not more <= reads[name]:
@@ -90,25 +97,64 @@ def reads_by_name(common):
     return reads
 
 
+def stage_reads(node, own_name, rule):
+    """The parts `node`, a directive of `rule`, reads through the stage helpers: those its stage
+    declares for a call naming the rule's own name (`own_name`, source text); a call naming
+    another stage is reported as such."""
+    parts = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call) and isinstance(child.func, ast.Name) and child.func.id in STAGE_HELPERS:
+            named = ast.unparse(child.args[0])
+            parts |= declared(rule) if named == own_name else {f"another stage's settings: {named}"}
+    return parts
+
+
+def rules_named(name):
+    """The rules a rule's name (source text) stands for: itself, or for the rule generated per
+    device target (`target.RULE`), each target's."""
+    if name == "target.RULE":
+        return [target.RULE for target in all_targets()]
+    return [ast.literal_eval(name)]
+
+
+def compile_decision_unused(rule):
+    """The generated rule reads the compile decision for the compiled model alone: a target that
+    does not take it does not read it."""
+    target = {target.RULE: target for target in all_targets()}.get(rule)
+    return COMPILE_DECISION if target and "compiled" not in target.INPUTS else set()
+
+
 def rule_reads(modules):
-    """Rule -> the parts its directives read (output, log and benchmark paths read none)."""
+    """Rule -> the parts its directives read (output, log and benchmark paths read none). The rule
+    generated per device target reads, for each, what the generated rule reads."""
     helpers = reads_by_name(modules["common"])
     found = {}
     for module in modules.values():
-        for function in (node for node in module.body if isinstance(node, ast.FunctionDef)):
+        for function in (node for node in ast.walk(module) if isinstance(node, ast.FunctionDef)):
             decorators = {decorator.func.attr: decorator for decorator in function.decorator_list
                           if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)}
             if "rule" not in decorators:
                 continue
-            name = next(keyword.value.value for keyword in decorators["rule"].keywords if keyword.arg == "name")
+            # rule X: compiles to @workflow.rule(name="X"); a generated rule's `name:` to @workflow.name(...)
+            named = decorators["name"].args[0] if "name" in decorators else next(
+                keyword.value for keyword in decorators["rule"].keywords if keyword.arg == "name")
+            name = ast.unparse(named)
+            directives = [decorator for directive, decorator in decorators.items()
+                          if directive not in ("rule", "name", "output", "log", "benchmark")]
             read = set()
-            for directive, decorator in decorators.items():
-                if directive in ("rule", "output", "log", "benchmark"):
-                    continue
+            for decorator in directives:
                 read |= direct_reads(decorator)
                 read |= set().union(*(helpers.get(used, set()) for used in names_used(decorator)))
-            found[name] = read
+            for rule in rules_named(name):
+                own = set().union(*(stage_reads(decorator, name, rule) for decorator in directives))
+                found[rule] = (read - compile_decision_unused(rule)) | own
     return found
+
+
+def undeclared(rule, reads):
+    """The parts of `reads` the stage of `rule` does not declare ("section.key" is declared by
+    its section)."""
+    return sorted(part for part in reads if part not in declared(rule) and part.split(".")[0] not in declared(rule))
 
 
 def declared(rule):
@@ -120,15 +166,29 @@ def declared(rule):
 def test_every_rule_reads_only_the_config_its_stage_declares(modules):
     reads = rule_reads(modules)
     assert set(reads) - {"all", "code_digest"} == set(stages.STAGES)
-    undeclared = {rule: sorted(read - declared(rule)) for rule, read in reads.items()
-                  if rule in stages.STAGES and read - declared(rule)}
-    assert not undeclared, f"rules reading config their stage does not declare (stages.py): {undeclared}"
+    found = {rule: undeclared(rule, read) for rule, read in reads.items() if rule in stages.STAGES}
+    found = {rule: parts for rule, parts in found.items() if parts}
+    assert not found, f"rules reading config their stage does not declare (stages.py): {found}"
 
 
 def test_the_check_sees_reads_through_helpers(modules):
     """Not vacuous: the model's training reads its model entry through model_settings(), the Edge
-    TPU benchmark the benchmark section through edgetpu_devices() and the compile decision."""
+    TPU benchmark the compile decision through target_inputs(); the CPU benchmark, generated from
+    the same rule, does not take the compiled model and so does not read the decision."""
     reads = rule_reads(modules)
     assert {"model"} <= reads["train"]
-    assert {"benchmark", "compile"} <= reads["benchmark_edgetpu"]
+    assert COMPILE_DECISION <= reads["benchmark_edgetpu"] and "benchmark" in reads["benchmark_edgetpu"]
+    assert not COMPILE_DECISION & reads["benchmark_cpu"]
     assert {"compile", "predict"} <= reads["predict_edgetpu"]
+
+
+def test_a_target_taking_the_compiled_model_declares_the_compile_decision():
+    """What compile_decision_unused assumes: whether a compiled model exists is the compile decision's."""
+    for target in all_targets():
+        assert ("compiled" in target.INPUTS) <= (COMPILE_DECISION <= set(target.CONFIG)), target.RULE
+
+
+def test_a_rule_given_another_stage_s_settings_is_caught():
+    rule = ast.parse('@workflow.params(settings=stage_settings("train"))\ndef f(): pass').body[0].decorator_list[0]
+    assert stage_reads(rule, ast.unparse(ast.Constant("train")), "train") == {"model"}
+    assert stage_reads(rule, ast.unparse(ast.Constant("evaluate")), "evaluate") == {"another stage's settings: 'train'"}

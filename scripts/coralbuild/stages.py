@@ -1,6 +1,7 @@
 """The workflow's stages: the script each rule runs, the config it depends on and the rules it
-reads from; and from them, what the manifest records of every artifact. Standard library only
-(the format registry names its modules without importing them), so that the manifest and
+reads from (a device target's benchmark stage from its declaration, measure/targets/); and from
+them, the settings each job is given and what the manifest records of every artifact. Standard
+library only (the format and target registries are declarations), so that the manifest and
 comparison jobs run without TensorFlow and a dry run stays cheap."""
 
 import hashlib
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 from coralbuild import layout
 from coralbuild.data.formats import DEFAULT_FORMAT
+from coralbuild.measure.targets import all_targets
 from coralbuild.tasks import task_of
 
 
@@ -51,13 +53,23 @@ class Stage:
     script: str  # what the rule runs, under scripts/
     # The config its rule reads (tests/test_stage_config.py checks the rules against it): "dataset"
     # and "model" stand for the wildcards' entries, "model" with the train section it overrides;
-    # "calibration" for quantize.representative_samples alone.
+    # "<section>.<key>" for that key alone (quantize.representative_samples).
     config: tuple = ()
     inputs: tuple = ()  # the rules whose outputs it reads (checked against Snakemake's rule graph)
 
 
 # Every rule that runs code, by the outputs it makes. The tables at the end read the whole config.
 TRAINED_OR_BROUGHT_INT8 = ("quantize_int8", "import_int8")  # whichever makes the model's int8 file
+# The artifacts a device target's job takes (its INPUTS), by the rules that make them.
+ARTIFACTS = {"data": ("prepare_dataset",), "trained": ("train", "convert_float32"), "metrics": ("evaluate",),
+             "int8": TRAINED_OR_BROUGHT_INT8, "compiled": ("compile_edgetpu",), "coefficients": ()}
+
+
+def _target_stage(target):
+    return Stage(target.SCRIPT, target.CONFIG, tuple(rule for artifact in target.INPUTS for rule in ARTIFACTS[artifact]))
+
+
+TARGET_RULES = tuple(target.RULE for target in all_targets())  # one benchmark rule per device target
 STAGES = {
     "download_dataset_file": Stage("download_dataset_file.py", ("dataset",)),
     "prepare_dataset": Stage("prepare_dataset.py", ("dataset",), ("download_dataset_file",)),
@@ -66,21 +78,13 @@ STAGES = {
     "convert_float32": Stage("convert_tflite.py", (), ("export_saved_model",)),
     "quantize_int8": Stage("convert_tflite.py", ("model", "quantize"), ("export_saved_model", "prepare_dataset")),
     "import_int8": Stage("import_int8.py", ("model",), ("prepare_dataset",)),
-    # A model quantized here: its metrics record the calibration images asked for
-    # (quantize.representative_samples, the part "calibration").
-    "evaluate": Stage("evaluate.py", ("model", "calibration"),
+    # A model quantized here: its metrics record the calibration images asked for.
+    "evaluate": Stage("evaluate.py", ("model", "quantize.representative_samples"),
                       ("prepare_dataset", "train", "convert_float32", *TRAINED_OR_BROUGHT_INT8)),
     "compile_edgetpu": Stage("compile_edgetpu.py", ("compile",), TRAINED_OR_BROUGHT_INT8),
     "predict_edgetpu": Stage("predict_edgetpu.py", ("compile", "predict"), TRAINED_OR_BROUGHT_INT8),
-    "benchmark_cpu": Stage("benchmark.py", ("model", "benchmark"),
-                           ("prepare_dataset", "train", "convert_float32", "evaluate", *TRAINED_OR_BROUGHT_INT8)),
-    "benchmark_edgetpu": Stage("benchmark.py", ("compile", "benchmark"),
-                               ("prepare_dataset", "compile_edgetpu", *TRAINED_OR_BROUGHT_INT8)),
-    "estimate_edgetpu": Stage("estimate_edgetpu_latency.py", ("compile", "benchmark"),
-                              ("compile_edgetpu", *TRAINED_OR_BROUGHT_INT8)),
-    "benchmark_table": Stage("collect_benchmark.py", (),
-                             ("benchmark_cpu", "benchmark_edgetpu", "estimate_edgetpu", "compile_edgetpu",
-                              "predict_edgetpu")),
+    **{target.RULE: _target_stage(target) for target in all_targets()},
+    "benchmark_table": Stage("collect_benchmark.py", (), (*TARGET_RULES, "compile_edgetpu", "predict_edgetpu")),
     "summary_table": Stage("summarize_results.py", (), ("benchmark_table", "evaluate")),
     "plot_results": Stage("plot_results.py", (), ("benchmark_table", "evaluate", "train")),
     "manifest": Stage("write_manifest.py"),  # reads every artifact
@@ -119,24 +123,40 @@ def unused_rules(config, compiled, trained, dataset=None, model=None):
 WHOLE_CONFIG = ["datasets", "models", "train", "quantize", "compile", "predict", "benchmark"]
 
 
+def _sections(config, part, dataset, model):
+    """What a part of a stage's declaration stands for: (manifest section name, job settings key,
+    settings) of each config section in it."""
+    if part == "dataset":
+        return [(f"datasets.{dataset}", "dataset", split_settings(config["datasets"][dataset]))]
+    if part == "model":
+        settings = config["models"][model]
+        return [(f"models.{model}", "model", architecture_settings(settings)),
+                ("train", "train", train_settings(config["train"], settings))]
+    if "." in part:  # one key of a section
+        section, key = part.split(".")
+        return [(part, key, config[section].get(key))]
+    return [(part, part, config[part])]
+
+
+def job_settings(config, rule, dataset=None, model=None):
+    """The config a job of `rule` is given: its stage's declared parts, by settings key ("dataset",
+    "model", "train", "quantize", ..., and a key's own name for a "<section>.<key>" part)."""
+    return {key: settings for part in STAGES[rule].config
+            for _, key, settings in _sections(config, part, dataset, model)}
+
+
 def upstream_config(config, rule, dataset=None, model=None, unused=()):
     """The parts of `config` that `rule`'s output depends on, directly or through its inputs:
     section name ("datasets.<name>", "models.<name>", "train", "quantize", ...) -> its settings."""
-    parts = {
-        "dataset": lambda: {f"datasets.{dataset}": split_settings(config["datasets"][dataset])},
-        "model": lambda: {f"models.{model}": architecture_settings(config["models"][model]),
-                          "train": train_settings(config["train"], config["models"][model])},
-        "calibration": lambda: {"quantize.representative_samples": config["quantize"].get("representative_samples")},
-    }
     if rule in SUMMARY_RULES:
         return {part: config[part] for part in WHOLE_CONFIG}
     chosen = {}
     for part in sorted({part for upstream in upstream_rules(rule, unused) for part in STAGES[upstream].config}):
         if part == "model" and model is None:
             continue  # a dataset's own stages
-        if part == "calibration" and "quantize_int8" in unused:
+        if part == "quantize.representative_samples" and "quantize_int8" in unused:
             continue  # read only for a model quantized here
-        chosen.update(parts[part]() if part in parts else {part: config[part]})
+        chosen.update({name: settings for name, _, settings in _sections(config, part, dataset, model)})
     return chosen
 
 
@@ -176,8 +196,9 @@ def _made(config, compiled, trained, benchmark_rules, plots):
     of every rule that runs for them."""
     per_model = [("predict_edgetpu", "edgetpu_prediction.json"), ("evaluate", "metrics.json")]
     per_model += [("compile_edgetpu", "edgetpu")] if compiled else []
-    per_model += [(rule, f"{rule}.csv") for rule in benchmark_rules]
-    per_model += [("benchmark_edgetpu", "metrics_edgetpu.json")] if "benchmark_edgetpu" in benchmark_rules else []
+    benchmarked = [target for target in all_targets() if target.RULE in benchmark_rules]
+    per_model += [(target.RULE, target.OUTPUTS["table"]) for target in benchmarked]  # the tables first
+    per_model += [(target.RULE, name) for target in benchmarked for key, name in target.OUTPUTS.items() if key != "table"]
     made = [("prepare_dataset", layout.data_folder(dataset), dataset, None) for dataset in config["datasets"]]
     for dataset, model in dataset_models(config):
         kind = TRAINED_ARTIFACTS if model in trained else IMPORTED_ARTIFACTS

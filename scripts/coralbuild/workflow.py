@@ -7,6 +7,7 @@ import copy
 import functools
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from jsonschema import Draft202012Validator, ValidationError, validators
@@ -20,7 +21,7 @@ from coralbuild.measure.targets import known_devices, target_of
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
 from coralbuild.models.sources.architecture import weights_file  # noqa: F401 (the rules read it)
-from coralbuild.stages import model_datasets, train_settings
+from coralbuild.stages import as_json, model_datasets, train_settings
 from coralbuild.tasks import TASKS, task_name, task_of
 from coralbuild.yaml_input import read_yaml
 
@@ -285,9 +286,35 @@ def input_range(name, model_settings):
     return f"{float(low)!r} {float(high)!r}"
 
 
-def prediction_arguments(compile_settings, predict_settings):
-    """The prediction command's options: the compiler options that change placement, and the
-    predict section."""
+@dataclass(frozen=True)
+class BenchmarkJob:
+    """What a device target's benchmark job is given, for its `arguments(job)` (measure/targets/)."""
+
+    dataset: str
+    model: str
+    input: dict  # named inputs: the artifacts of the target's INPUTS that this model has
+    output: dict  # named outputs: the target's OUTPUTS
+    settings: dict  # the config parts its stage declares (stages.job_settings), by key
+    no_compiled_model: str  # why no compiled model exists, when none does
+
+    def settings_json(self, key):
+        """A part of its settings as the scripts take it (--settings)."""
+        return as_json(self.settings[key])
+
+    def model_options(self):
+        """The benchmark script's options naming the model and its prepared data, if any."""
+        data = [f"--data={self.input['data']}"] if "data" in self.input else []
+        return ["--dataset", self.dataset, "--model", self.model, *data]
+
+    def input_range(self):
+        """The model's pixel range, LOW and HIGH (a target declaring the "model" part)."""
+        return input_range(self.model, self.settings["model"]).split()
+
+
+def prediction_arguments(settings):
+    """The prediction command's options, from its stage's settings: the compiler options that
+    change placement, and the predict section."""
+    compile_settings, predict_settings = settings["compile"], settings["predict"]
     extra = compile_settings.get("extra_args", [])
     arguments = ["--min-runtime-version", str(compile_settings["min_runtime_version"])]
     if "-a" in extra or "--enable_multiple_subgraphs" in extra:

@@ -3,12 +3,23 @@
 Each target is one module of this package (found by coralbuild/registry.py: a new target needs no line here) with:
     DEVICES        a regular expression that the `benchmark.devices` entries it runs on match whole
     DEVICE_NAMES   how those entries are written, for error messages
-    RULE           the benchmark rule that measures on it (its stage in coralbuild/stages.py)
-    NEEDS_COMPILE  whether it runs the compiled model (and so needs the compile stage)
     CONFIG_KEY     the `benchmark` key listing its entries: "devices", or its own key, with a
                    devices(values) function turning that key's values into device entries
+    NEEDS_COMPILE  whether it runs the compiled model (and so needs the compile stage)
     MEASURES       whether it runs the model: then a runtime of the same name in measure/runtimes/
                    says how the measurement opens a model there
+and its benchmark job, from which rules/benchmark.smk generates its rule and coralbuild/stages.py
+its stage:
+    RULE           the rule's name
+    SCRIPT         the script it runs, under scripts/
+    CONFIG         the config parts it reads (as a Stage's config: "model", "compile", "benchmark", ...)
+    INPUTS         the artifacts it takes, by name (stages.ARTIFACTS: "data", "trained", "metrics",
+                   "int8", "compiled", "coefficients")
+    OUTPUTS        name -> file name of what it writes in the model's folder; "table" is its rows
+    ENVIRONMENT    its conda environment, envs/<ENVIRONMENT>.yaml
+    RUNS_ALONE     whether it takes every core, so that no other job disturbs its timings
+    RESOURCES      the Snakemake resources it holds (a cluster profile maps them to nodes)
+    arguments(job) its script's command line, from a workflow.BenchmarkJob
 Declarations only, standard library only: the Snakefile and the reports read them without loading
 any interpreter.
 """
@@ -22,6 +33,11 @@ TARGETS = registry.entries(__name__, __path__)
 
 def target(name):
     return registry.load(TARGETS, name)
+
+
+def all_targets():
+    """Every target's module, in the registry's order."""
+    return [target(name) for name in TARGETS]
 
 
 def target_of(device):
@@ -51,6 +67,11 @@ def configured_devices(benchmark):
         if own.CONFIG_KEY != "devices":
             devices += own.devices(benchmark.get(own.CONFIG_KEY, []))
     return devices
+
+
+def own_entries(target_name, devices):
+    """The entries of `devices` that the target named `target_name` (its module's __name__) runs on."""
+    return [device for device in devices if target_of(device).__name__ == target_name]
 
 
 def known_devices():

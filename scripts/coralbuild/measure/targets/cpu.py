@@ -1,8 +1,27 @@
 """The host's CPU: the float32 and int8 models through the LiteRT interpreter."""
 
+from coralbuild.measure.targets import own_entries
+
 DEVICES = r"cpu"
 DEVICE_NAMES = "cpu"
-RULE = "benchmark_cpu"
-NEEDS_COMPILE = False
 CONFIG_KEY = "devices"  # the benchmark key that lists its entries
+NEEDS_COMPILE = False
 MEASURES = True  # runs the model (through its runtime in measure/runtimes/)
+
+# Its benchmark job (one rule, generated in rules/benchmark.smk, and its stage).
+RULE = "benchmark_cpu"
+SCRIPT = "benchmark.py"
+CONFIG = ("model", "benchmark")  # the model's pixel range, the timing settings
+INPUTS = ("data", "trained", "metrics", "int8")  # the accuracies of the evaluate stage go in its rows
+OUTPUTS = {"table": "benchmark_cpu.csv"}
+ENVIRONMENT = "litert"
+RUNS_ALONE = True  # it times: no other job beside it
+RESOURCES = {}
+
+
+def arguments(job):
+    """The benchmark script's command line (job: workflow.BenchmarkJob)."""
+    tflite = [f"{name}={job.input[name]}" for name in ("float32", "int8") if name in job.input]
+    return [*job.model_options(), "--devices", *own_entries(__name__, job.settings["benchmark"]["devices"]), "--metrics", job.input["metrics"],
+            "--tflite", *tflite, "--input-range", *job.input_range(), "--settings", job.settings_json("benchmark"),
+            "--output", job.output["table"]]
