@@ -1,5 +1,6 @@
 # Config validation and the helpers the rules share. No TensorFlow here: dry runs stay fast.
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -144,14 +145,24 @@ def script_code(stem):
 def stage_config(rule, wildcards):
     """The config parts `rule`'s stage declares (stages.STAGES[rule].config), by key ("dataset",
     "model", "train", "quantize", ...): all a rule reads of the config but where files live."""
-    dataset, model = getattr(wildcards, "dataset", None), getattr(wildcards, "model", None)
-    return stages.job_settings(config, rule, dataset, model)
+    return _job_settings(rule, getattr(wildcards, "dataset", None), getattr(wildcards, "model", None))
 
 
 def stage_settings(rule):
     """A rule's `settings` param: its stage's config parts, each as the JSON text its script takes
     ({params.settings[<key>]:q}); an edit of one reruns exactly the rules that read it."""
-    return lambda wildcards: {key: stages.as_json(value) for key, value in stage_config(rule, wildcards).items()}
+    return lambda w: _job_settings_json(rule, getattr(w, "dataset", None), getattr(w, "model", None))
+
+
+# Once per job: a job's params ask several times, and a large DAG has thousands of jobs.
+@functools.cache
+def _job_settings(stage, dataset, model):
+    return stages.job_settings(config, stage, dataset, model)
+
+
+@functools.cache
+def _job_settings_json(stage, dataset, model):
+    return {key: stages.as_json(value) for key, value in _job_settings(stage, dataset, model).items()}
 
 
 def dataset_settings(wildcards):

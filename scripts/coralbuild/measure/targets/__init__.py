@@ -24,6 +24,7 @@ Declarations only, standard library only: the Snakefile and the reports read the
 any interpreter.
 """
 
+import functools
 import re
 
 from coralbuild import registry
@@ -40,6 +41,7 @@ def all_targets():
     return [target(name) for name in TARGETS]
 
 
+@functools.lru_cache(maxsize=None)  # asked once per job and entry while the DAG is built
 def target_of(device):
     """The target a `benchmark.devices` entry runs on, or None when no target takes it."""
     for name in TARGETS:
