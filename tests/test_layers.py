@@ -111,6 +111,18 @@ def test_planning_modules_import_only_the_standard_library(module):
     assert not outside, f"{module} loads {outside}"
 
 
+def test_the_task_of_each_format_is_read_without_importing_the_formats():
+    """A format declares its task (TASK); planning reads it from the source, so that numpy and
+    Pillow, which the format modules import, stay unloaded at every dry run."""
+    probe = (f"import sys, json; sys.path.insert(0, {str(SCRIPTS)!r}); from coralbuild.data.formats import formats_of_task;"
+             "tasks = {task: formats_of_task(task) for task in ('classify', 'detect', 'none')};"
+             "print(json.dumps([tasks, sorted({name.split('.')[0] for name in sys.modules})]))")
+    tasks, loaded = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                              check=True).stdout)
+    assert tasks == {"classify": ["idx", "image_folder"], "detect": ["yolo"], "none": []}
+    assert "numpy" not in loaded and "PIL" not in loaded
+
+
 def test_every_module_the_benchmark_runs_is_linted_as_python39():
     """The benchmark runs in Coral's Python 3.9 stack too: every module it imports is in
     pyproject.toml's per-file-target-version as py39, so that ruff checks it as 3.9 code."""

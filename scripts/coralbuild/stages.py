@@ -9,9 +9,9 @@ import json
 from dataclasses import dataclass
 
 from coralbuild import layout
-from coralbuild.data.formats import DEFAULT_FORMAT
+from coralbuild.data.formats import DEFAULT_FORMAT, formats_of_task
 from coralbuild.measure.targets import all_targets
-from coralbuild.tasks import task_of
+from coralbuild.tasks import task_name
 
 
 def model_datasets(config, model):
@@ -20,7 +20,7 @@ def model_datasets(config, model):
     settings = config["models"][model]
     if "datasets" in settings:
         return settings["datasets"]
-    formats = task_of(settings).DATASET_FORMATS
+    formats = formats_of_task(task_name(settings))
     return [name for name, dataset in config["datasets"].items()
             if dataset.get("format", DEFAULT_FORMAT) in formats] or [layout.NO_DATASET]
 

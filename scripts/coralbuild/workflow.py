@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
-from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format
+from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format, formats_of_task
 from coralbuild.defaults import load_schema
 from coralbuild.errors import BadInput, ConfigError
 from coralbuild.layout import BENCHMARK_TABLE, DATASET_FOLDERS, NO_DATASET, RUN_FOLDERS, benchmark_table_candidates
@@ -225,18 +225,19 @@ def check_models(config):
 def _check_task(config, name, settings):
     """The model's task can be given to it, and its datasets are of a format the task is measured on."""
     task, name_of_task = task_of(settings), task_name(settings)
+    formats = formats_of_task(name_of_task)
     if not task.TRAINABLE and model_source(name, settings).TRAINED:
         raise ConfigError(f"invalid config at models.{name}.task: task {name_of_task} takes a model you bring as a "
                           "fully int8 .tflite (a model trained here is a classifier)")
     for dataset in settings.get("datasets", []):
         found = config["datasets"][dataset].get("format", DEFAULT_FORMAT)
-        if found not in task.DATASET_FORMATS:
+        if found not in formats:
             raise ConfigError(f"invalid config at models.{name}.datasets: dataset {dataset} is of format {found}, "
                               f"and a task-{name_of_task} model is measured on "
-                              f"{' or '.join(task.DATASET_FORMATS) or 'no dataset'}")
+                              f"{' or '.join(formats) or 'no dataset'}")
     if task.NEEDS_DATASET and model_datasets(config, name) == [NO_DATASET]:
         raise ConfigError(f"invalid config at models.{name}: a task-{name_of_task} model needs a dataset of format "
-                          f"{' or '.join(task.DATASET_FORMATS)}, and `datasets` has none")
+                          f"{' or '.join(formats)}, and `datasets` has none")
 
 
 def _check_fine_tuning(config, name, settings):

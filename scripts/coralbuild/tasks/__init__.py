@@ -1,13 +1,12 @@
 """Tasks: what a model's outputs mean, and so what its accuracy is measured on (`models.<name>.task`).
 
 Each task is one module of this package (found by coralbuild/registry.py: a new task needs no line here) with:
-    DATASET_FORMATS  the dataset formats its accuracy is measured on: a model runs on every
-                     dataset of these formats (or on those its `datasets` names), and on none
-                     where the config has none
     NEEDS_DATASET    True when a model of it cannot run without such a dataset
     TRAINABLE        True when models built or fine-tuned here can have it (else only a brought
                      int8 .tflite)
-Declarations only, standard library only: the Snakefile plans with them.
+Declarations only, standard library only: the Snakefile plans with them. The datasets a task is
+measured on are those of the formats that declare it (data/formats/: TASK): a model runs on every
+dataset of these formats (or on those its `datasets` names), and on none where the config has none.
 """
 
 from coralbuild import registry

@@ -1,6 +1,5 @@
 """Object detection (Ultralytics YOLO, SSD with TFLite_Detection_PostProcess): placement, compile
 and latency of the model as brought; without a detection dataset its accuracy is not measured."""
 
-DATASET_FORMATS = ("yolo",)
 NEEDS_DATASET = False
 TRAINABLE = False

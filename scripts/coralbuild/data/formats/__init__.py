@@ -1,6 +1,8 @@
 """Dataset formats: the registry of what a dataset's `format` key may name.
 
 Each format is one module with:
+    TASK                                 the task its datasets measure (coralbuild/tasks/: "classify",
+                                         "detect"), a literal read without importing the module
     check_config(name, settings)         planning time: a ConfigError naming the key, or nothing
     rule_inputs(name, settings)          planning time: the files the prepare job reads (named)
     source_digest(name, settings)        planning time: a digest of what the prepare job reads beyond those
@@ -27,3 +29,13 @@ def format_module(name):
 
 def dataset_format(settings):
     return format_module(settings.get("format", DEFAULT_FORMAT))
+
+
+def format_task(name):
+    """The task a format's datasets measure (its TASK), without importing the format's module."""
+    return registry.constant(FORMATS[name], "TASK")
+
+
+def formats_of_task(task_name):
+    """The formats whose datasets a model of `task_name` is measured on."""
+    return tuple(name for name in FORMATS if format_task(name) == task_name)

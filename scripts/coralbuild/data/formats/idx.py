@@ -16,6 +16,8 @@ from coralbuild.data.split import assign_splits, few_images_warnings
 from coralbuild.errors import BadInput, ConfigError
 from coralbuild.layout import download
 
+TASK = "classify"  # what its datasets measure (coralbuild/tasks/)
+
 # Part -> number of IDX dimensions.
 PARTS = {"train_images": 3, "train_labels": 1, "test_images": 3, "test_labels": 1}
 STANDARD_FILE_NAMES = {

@@ -37,6 +37,8 @@ from coralbuild.data.walk import check_names, walk
 from coralbuild.errors import BadInput, ConfigError
 from coralbuild.inputs import IMAGE_BYTES, regular_file, shown
 
+TASK = "classify"  # what its datasets measure (coralbuild/tasks/)
+
 # The split each top-level folder name stands for; any one of them makes the split layout.
 SPLIT_FOLDERS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
 # What each split is called in messages, and the config key that splits it off train/ without its folder.

@@ -27,6 +27,8 @@ from coralbuild.errors import BadInput, ConfigError
 from coralbuild.inputs import IMAGE_BYTES, LABEL_BYTES, read_text, regular_file
 from coralbuild.yaml_input import read_yaml
 
+TASK = "detect"  # what its datasets measure (coralbuild/tasks/)
+
 ANNOTATIONS_FILE = "annotations.json"
 DIGEST_CACHE = Path(".snakemake/coralbuild/yolo_sha256")
 DEFAULT_SPLIT = "val"
@@ -183,7 +185,7 @@ def prepare(settings, source, folder, threads):
     for warning in warnings:
         print(f"warning: {warning}")
     write_text(Path(folder) / ANNOTATIONS_FILE, json.dumps(coco, indent=1) + "\n")
-    info = {"format": "yolo", "task": "detect", "classes": classes, "split": source["split"],
+    info = {"format": "yolo", "task": TASK, "classes": classes, "split": source["split"],
             "images_root": str(root), "counts": {"images": len(images), "boxes": boxes}, "warnings": warnings}
     write_text(Path(folder) / INFO_FILE, json.dumps(info, indent=2, sort_keys=True) + "\n")
     print(f"{root}: {len(images)} images, {boxes} boxes in {len(classes)} classes ({source['split']} split)")
