@@ -5,12 +5,13 @@ Imported while Snakemake builds the DAG, so it must stay light: no TensorFlow.
 
 import copy
 import functools
+import itertools
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema import Draft202012Validator, validators
 
 from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format, formats_of_task
 from coralbuild.defaults import load_schema
@@ -51,10 +52,26 @@ def validate_config(config, schema_path):
 
     _check_values(config)
     schema = load_schema(schema_path)
-    try:
-        validators.extend(Draft202012Validator, {"properties": fill_then_check})(schema).validate(config)
-    except ValidationError as error:
-        raise ConfigError(describe_validation_error(error)) from None
+    validator = validators.extend(Draft202012Validator, {"properties": fill_then_check})(schema)
+    errors = list(itertools.islice(validator.iter_errors(config), MAX_ERRORS))
+    if errors:
+        raise ConfigError(describe_validation_error(_most_telling(errors)))
+
+
+MAX_ERRORS = 100  # errors looked at for the one to report
+
+
+def _most_telling(errors):
+    """The first error; but where it is `unevaluatedProperties`, an error of the same entry from
+    another keyword: an entry whose `then` block fails (a required key missing) also fails
+    `unevaluatedProperties` for every key of that block, which would call its right keys
+    unexpected instead of naming the missing one."""
+    first = errors[0]
+    if first.validator != "unevaluatedProperties":
+        return first
+    path = list(first.absolute_path)
+    return next((error for error in errors if error.validator != "unevaluatedProperties"
+                 and list(error.absolute_path)[:len(path)] == path), first)
 
 
 # More values than any config of this workflow holds: a YAML alias bomb ("billion laughs")
