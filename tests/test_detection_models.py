@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from stand_in.constant_detector import ConstantDetector, letterboxed
+from stand_in.constant_detector import ConstantDetector, ConstantSSD, fitted, letterboxed
 
 from conftest import PROJECT, run_script, run_snakemake
 from coralbuild.errors import BadInput, ConfigError
@@ -207,6 +207,87 @@ def test_the_map_of_known_detections_through_letterbox_decoding_and_coco(tmp_pat
     assert figures == pytest.approx({"map50": map50, "map50_95": map50_95}, abs=1e-6)
 
 
+@pytest.mark.parametrize("order", [ConstantSSD.ROLES, ("scores", "boxes", "count", "classes")],
+                         ids=["as the op writes them", "as a TF2 converter reorders them"])
+@pytest.mark.parametrize("shift, map50, map50_95", [(0.0, 1.0, 1.0), (0.38 / 1.62, 1.0, 0.3)])
+def test_the_map_of_an_ssd_s_known_detections(tmp_path, order, shift, map50, map50_95):
+    """An SSD's post-processed outputs, in either order, scored as pycoral's example feeds and
+    reads the model: raw uint8 pixels, the image fitted at the top left; the same figures as the
+    YOLO test above for the same boxes."""
+    from coralbuild.measure.detection import coco_map, detect_split, head_of
+
+    (tmp_path / "dataset").mkdir()
+    write_yolo_dataset(tmp_path / "dataset")
+    assert prepare_yolo(tmp_path).returncode == 0
+    detector = ConstantSSD([fitted(boxes, *size, shift=shift) for size, boxes in GENERATED.values()], order=order)
+    assert head_of(detector.get_input_details(), detector.get_output_details())["kind"] == "ssd_postprocess"
+    truth, found = detect_split(detector, "ssd_postprocess", tmp_path / "data")
+    assert len(found) == 4 and detector.calls == 3
+    assert coco_map(truth, found) == pytest.approx({"map50": map50, "map50_95": map50_95}, abs=1e-6)
+    # Raw pixels at the top left, zero padding right or bottom where the image is not square.
+    for ((width, height), _), pixels in zip(GENERATED.values(), detector.inputs, strict=True):
+        assert pixels.max() > 1 and pixels[0, 0, 0].any()
+        assert (not pixels[0, -1].any()) == (width > height) and (not pixels[0, :, -1].any()) == (height > width)
+
+
+def ssd_postprocess_model(path, anchors, labels, classes, size=64, max_detections=10):
+    """A float .tflite whose one op is a real TFLite_Detection_PostProcess, made as TensorFlow's
+    detection exporters make it (a composite function the converter turns into the custom op),
+    with `anchors` (ycenter, xcenter, height, width, normalised), box encodings 0 (each detection
+    is its anchor) and anchor i scoring 0.9 for class labels[i]. Its input is ignored."""
+    import tensorflow as tf
+
+    predictions = np.zeros((1, len(anchors), classes + 1), np.float32)  # class 0: background
+    for index, label in enumerate(labels):
+        predictions[0, index, 1 + label] = 0.9
+    attributes = {"max_detections": ("i", max_detections), "max_classes_per_detection": ("i", 1),
+                  "detections_per_class": ("i", 100), "use_regular_nms": ("b", "false"),
+                  "nms_score_threshold": ("f", 0.01), "nms_iou_threshold": ("f", 0.6), "num_classes": ("i", classes),
+                  "y_scale": ("f", 10.0), "x_scale": ("f", 10.0), "h_scale": ("f", 5.0), "w_scale": ("f", 5.0)}
+    signature = " ".join(['name: "TFLite_Detection_PostProcess"'] + [
+        f'attr {{ key: "{key}" value {{ {kind}: {value} }} }}' for key, (kind, value) in attributes.items()])
+
+    class Detector(tf.Module):
+        @tf.function(experimental_implements=signature)
+        def postprocess(self, box_encodings, class_predictions, anchor_boxes):
+            return tuple(tf.constant(0.0) for _ in range(4))  # replaced by the custom op
+
+        @tf.function(input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32)])
+        def __call__(self, image):
+            tie = tf.reduce_mean(image) * 0.0  # the outputs depend on the input
+            return self.postprocess(tf.zeros([1, len(anchors), 4]) + tie, tf.constant(predictions) + tie,
+                                    tf.constant(np.asarray(anchors, np.float32)))
+
+    detector = Detector()
+    tf.saved_model.save(detector, str(path.parent / "saved_model"), signatures=detector.__call__.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(path.parent / "saved_model"))
+    converter.allow_custom_ops = True
+    path.write_bytes(converter.convert())
+
+
+def test_a_converted_ssd_postprocess_model_is_scored_through_litert(tmp_path):
+    """A real TFLite_Detection_PostProcess, converted by TensorFlow (which orders its outputs as it
+    likes) and run by LiteRT: its head recognised from the graph and from the interpreter's
+    tensors, its boxes put back on the image, mAP 1.0 where its anchors are the labelled boxes."""
+    from coralbuild.measure.detection import coco_map, detect_split, head_of
+    from coralbuild.measure.inference import load_interpreter
+    from coralbuild.measure.model_io import detection_head
+
+    wide = {"wide.png": ((128, 64), [(0, 20, 10, 60, 40), (2, 70, 20, 110, 50)])}
+    (tmp_path / "dataset").mkdir()
+    assert prepare_yolo(tmp_path, images=wide).returncode == 0
+    found_boxes = fitted(wide["wide.png"][1], 128, 64)
+    anchors = [((ymin + ymax) / 2, (xmin + xmax) / 2, ymax - ymin, xmax - xmin) for ymin, xmin, ymax, xmax, *_ in found_boxes]
+    ssd_postprocess_model(tmp_path / "ssd.tflite", anchors, [label for *_, label, _ in found_boxes], classes=3)
+    assert detection_head(tmp_path / "ssd.tflite")["kind"] == "ssd_postprocess"
+    interpreter = load_interpreter(str(tmp_path / "ssd.tflite"))
+    assert head_of(interpreter.get_input_details(), interpreter.get_output_details())["kind"] == "ssd_postprocess"
+    truth, found = detect_split(interpreter, "ssd_postprocess", tmp_path / "data")
+    assert sorted((box["category_id"], *np.round(box["bbox"], 3)) for box in found) == [(0, 20, 10, 40, 30),
+                                                                                         (2, 70, 20, 40, 30)]
+    assert coco_map(truth, found) == pytest.approx({"map50": 1.0, "map50_95": 1.0})
+
+
 def test_the_device_measurement_scores_a_detector_as_the_evaluate_stage_does(tmp_path):
     """What benchmark_edgetpu asks of the device's interpreter: its mAP on the yolo split, by the
     same code as the int8 model's on the CPU. No Edge TPU here: the measurement runs on the CPU's
@@ -250,7 +331,7 @@ def test_a_device_measurement_of_a_model_with_no_decoded_head_says_why():
 
     figures = detection_figures(Classifier([]), "unused")
     assert figures == {"accuracy_note": "not measured: its outputs match no head whose mAP is computed (decoded: "
-                                        "ultralytics, yolov5)"}
+                                        "ultralytics, yolov5, ssd_postprocess)"}
 
 
 @pytest.mark.parametrize("seed", range(3))

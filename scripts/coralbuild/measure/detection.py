@@ -1,15 +1,23 @@
 """A detector's mAP on a yolo-format split (data/formats/yolo.py), as Ultralytics' `val` measures
-it: each image letterboxed to the model's input (grey padding 114, aspect kept), the head's output
-decoded as its exporter lays it out (measure/model_io.py), per-class greedy non-maximum
-suppression at IoU 0.7 keeping up to 300 boxes of confidence 0.001 and above, and COCO's mAP
-(pycocotools' COCOeval) at IoU 0.5 and averaged over 0.5:0.95. No TensorFlow: the same code runs
-on the Edge TPU, in Coral's Python 3.9 environment (measure/measurement.py).
+a YOLO and pycoral's detection example runs an SSD, and COCO's mAP (pycocotools' COCOeval) at IoU
+0.5 and averaged over 0.5:0.95. No TensorFlow: the same code runs on the Edge TPU, in Coral's
+Python 3.9 environment (measure/measurement.py).
 
-Heads decoded: `ultralytics` (YOLOv5u / v8 / 11: (1, 4 + classes, anchors), boxes centre x, y,
-width, height normalised to the input size, as their TFLite and Edge TPU exports write them, or in
-input pixels, told apart by their range; class scores after the sigmoid) and `yolov5` (the yolov5
-repository's (1, anchors, 5 + classes): boxes as above, objectness times class score). An SSD's
-TFLite_Detection_PostProcess output is not scored.
+Heads decoded, recognised from the interpreter's tensors alone (`head_of`):
+- `ultralytics` (YOLOv5u / v8 / 11: (1, 4 + classes, anchors), boxes centre x, y, width, height
+  normalised to the input size, as their TFLite and Edge TPU exports write them, or in input
+  pixels, told apart by their range; class scores after the sigmoid) and `yolov5` (the yolov5
+  repository's (1, anchors, 5 + classes): boxes as above, objectness times class score). Each
+  image letterboxed to the model's input (grey padding 114, aspect kept, 0..1 floats quantized as
+  the input is); per-class greedy non-maximum suppression at IoU 0.7 keeping up to 300 boxes of
+  confidence 0.001 and above.
+- `ssd_postprocess` (TensorFlow's SSD and EfficientDet-Lite, whose TFLite_Detection_PostProcess
+  custom op decodes and suppresses in the model): four outputs, boxes (1, N, 4) as ymin, xmin,
+  ymax, xmax normalised to the input, classes and scores (1, N), and the count (1). Each image
+  fitted into the input with its aspect kept and zero padding right and bottom, and given as raw
+  pixels (uint8 as they are, int8 shifted by 128, float32 scaled to -1..1), as pycoral's
+  `set_resized_input` and `detect.get_objects` do; the model's own detections are scored, with
+  class k of the model taken as class k of the dataset (its data.yaml order).
 """
 
 import contextlib
@@ -24,7 +32,7 @@ CONFIDENCE = 0.001
 IOU = 0.7
 MAX_DETECTIONS = 300
 PAD = 114
-DECODED_HEADS = ("ultralytics", "yolov5")
+DECODED_HEADS = ("ultralytics", "yolov5", "ssd_postprocess")
 
 
 def yolo_anchors(height, width):
@@ -44,6 +52,64 @@ def yolo_head(input_shape, output_shape):
     if output_shape[1] == 3 * anchors and output_shape[2] > 5:
         return {"kind": "yolov5", "classes": int(output_shape[2]) - 5, "anchors": 3 * anchors}
     return None
+
+
+def head_of(inputs, outputs):
+    """{"kind", ...} of the head whose tensors the interpreter's `inputs` and `outputs` details
+    are, or None: a YOLO (yolo_head) or an SSD's post-processing (ssd_outputs)."""
+    if len(inputs) == 1 and len(outputs) == 1:
+        return yolo_head(inputs[0]["shape"], outputs[0]["shape"])
+    if ssd_outputs(outputs) is not None:
+        return {"kind": "ssd_postprocess", "classes": None, "anchors": None}
+    return None
+
+
+def ssd_outputs(outputs):
+    """{"boxes", "count", "pair"} of the TFLite_Detection_PostProcess outputs among `outputs`
+    (interpreter details), by shape: boxes (1, N, 4), count (1,), and the pair (1, N) of classes
+    and scores, told apart image by image (ssd_classes_and_scores); None when they are not these."""
+    if len(outputs) != 4:
+        return None
+    shapes = [tuple(int(n) for n in detail["shape"]) for detail in outputs]
+    boxes = [detail for detail, shape in zip(outputs, shapes) if len(shape) == 3 and shape[0] == 1 and shape[2] == 4]
+    count = [detail for detail, shape in zip(outputs, shapes) if shape == (1,)]
+    if len(boxes) != 1 or len(count) != 1:
+        return None
+    detections = int(boxes[0]["shape"][1])
+    pair = [detail for detail, shape in zip(outputs, shapes) if shape == (1, detections)]
+    return {"boxes": boxes[0], "count": count[0], "pair": pair} if len(pair) == 2 else None
+
+
+def ssd_classes_and_scores(first, second):
+    """(classes, scores) of the two (N,) outputs the post-processing op writes in an order its
+    converter chose: the classes are whole numbers, the scores are not (both whole only when
+    every score is 0 or 1; then the op's own order, classes first)."""
+    if np.all(second == np.round(second)) and not np.all(first == np.round(first)):
+        return second, first
+    return first, second
+
+
+def fit_top_left(image, height, width):
+    """`image` (a PIL image) scaled to fit height x width with its aspect kept, at the top left of
+    a black canvas (pycoral's set_resized_input): (uint8 array, scale)."""
+    from PIL import Image
+
+    scale = min(height / image.height, width / image.width)
+    resized = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                          Image.BILINEAR)
+    canvas = Image.new("RGB", (width, height), (0, 0, 0))
+    canvas.paste(resized, (0, 0))
+    return np.asarray(canvas), scale
+
+
+def raw_pixels_input(detail, pixels):
+    """uint8 pixels as an SSD takes them: uint8 as they are, int8 shifted by 128, float32 in -1..1."""
+    values = pixels[np.newaxis]
+    if detail["dtype"] == np.uint8:
+        return values.astype(np.uint8)
+    if detail["dtype"] == np.int8:
+        return (values.astype(np.int16) - 128).astype(np.int8)
+    return (values.astype(np.float32) - 127.5) / 127.5
 
 
 def letterbox(image, height, width):
@@ -131,23 +197,46 @@ def detect_split(interpreter, kind, data_folder):
     info = json.loads((Path(data_folder) / "dataset.json").read_text())
     ground_truth = json.loads((Path(data_folder) / "annotations.json").read_text())
     detail = interpreter.get_input_details()[0]
-    output = interpreter.get_output_details()[0]
     height, width = (int(n) for n in detail["shape"][1:3])
+    detect = _ssd_detections if kind == "ssd_postprocess" else _yolo_detections
     found = []
     for image in ground_truth["images"]:
         with Image.open(Path(info["images_root"]) / image["file_name"], formats=IMAGE_FORMATS) as opened:
-            pixels, scale, (left, top) = letterbox(opened, height, width)
-        interpreter.set_tensor(detail["index"], model_input(detail, pixels))
-        interpreter.invoke()
-        boxes, scores, classes = decode(kind, dequantized(output, interpreter.get_tensor(output["index"])[0]),
-                                        height, width)
-        for index in suppress(boxes, scores, classes):
-            x1, y1, x2, y2 = (boxes[index] - [left, top, left, top]) / scale
-            x1, x2 = np.clip([x1, x2], 0, image["width"])
-            y1, y2 = np.clip([y1, y2], 0, image["height"])
-            found.append({"image_id": image["id"], "category_id": int(classes[index]),
-                          "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)], "score": float(scores[index])})
+            for x1, y1, x2, y2, label, score in detect(interpreter, kind, detail, opened, height, width):
+                x1, x2 = np.clip([x1, x2], 0, image["width"])
+                y1, y2 = np.clip([y1, y2], 0, image["height"])
+                found.append({"image_id": image["id"], "category_id": int(label),
+                              "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)], "score": float(score)})
     return ground_truth, found
+
+
+def _yolo_detections(interpreter, kind, detail, image, height, width):
+    """(x1, y1, x2, y2 in the image's pixels, class, score) of a YOLO on one image, after NMS."""
+    pixels, scale, (left, top) = letterbox(image, height, width)
+    interpreter.set_tensor(detail["index"], model_input(detail, pixels))
+    interpreter.invoke()
+    output = interpreter.get_output_details()[0]
+    boxes, scores, classes = decode(kind, dequantized(output, interpreter.get_tensor(output["index"])[0]), height, width)
+    for index in suppress(boxes, scores, classes):
+        x1, y1, x2, y2 = (boxes[index] - [left, top, left, top]) / scale
+        yield x1, y1, x2, y2, classes[index], scores[index]
+
+
+def _ssd_detections(interpreter, kind, detail, image, height, width):
+    """(x1, y1, x2, y2 in the image's pixels, class, score) of an SSD's post-processing on one image."""
+    pixels, scale = fit_top_left(image, height, width)
+    interpreter.set_tensor(detail["index"], raw_pixels_input(detail, pixels))
+    interpreter.invoke()
+    outputs = ssd_outputs(interpreter.get_output_details())
+
+    def read(output):
+        return dequantized(output, interpreter.get_tensor(output["index"]))[0]
+
+    count = int(read(outputs["count"]))
+    boxes = read(outputs["boxes"])[:count]
+    classes, scores = ssd_classes_and_scores(*(read(output)[:count] for output in outputs["pair"]))
+    for (ymin, xmin, ymax, xmax), label, score in zip(boxes, classes, scores):
+        yield xmin * width / scale, ymin * height / scale, xmax * width / scale, ymax * height / scale, label, score
 
 
 def coco_map(ground_truth, detections):

@@ -131,12 +131,11 @@ def measure(request, report):
 def detection_figures(interpreter, data_folder):
     """A detector's mAP on the prepared yolo split at `data_folder`, as the evaluate stage measures
     the int8 model's on the CPU (measure/detection.py), or why it has none."""
-    from coralbuild.measure.detection import DECODED_HEADS, coco_map, detect_split, yolo_head
+    from coralbuild.measure.detection import DECODED_HEADS, coco_map, detect_split, head_of
     from coralbuild.statuses import not_measured
 
-    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
-    head = yolo_head(inputs[0]["shape"], outputs[0]["shape"]) if len(inputs) == 1 and len(outputs) == 1 else None
-    if head is None:  # every head yolo_head recognises is decoded
+    head = head_of(interpreter.get_input_details(), interpreter.get_output_details())
+    if head is None:  # every head head_of recognises is decoded
         return {"accuracy_note": not_measured(f"its outputs match no head whose mAP is computed "
                                               f"(decoded: {', '.join(DECODED_HEADS)})")}
     ground_truth, found = detect_split(interpreter, head["kind"], data_folder)
