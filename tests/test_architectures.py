@@ -12,18 +12,21 @@ from coralbuild.errors import BadInput
 from coralbuild.models.architectures import ARCHITECTURES, build_model
 
 MODELS = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())["models"]
-APPLICATIONS = ["mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0"]
-# Settings for every registered architecture: the config's own for cnn and mlp, the defaults
-# for keras.applications (alpha 0.35 keeps MobileNetV2 small, as config/mobilenet.yaml uses it).
-SETTINGS = {
-    **{settings["architecture"]: settings for settings in MODELS.values()},
-    **{name: {"architecture": name} for name in APPLICATIONS},
-    "mobilenet_v2": {"architecture": "mobilenet_v2", "alpha": 0.35},
-}
+APPLICATIONS = [name for name in ARCHITECTURES if ARCHITECTURES[name].imagenet]  # keras.applications backbones
+SCHEMA = yaml.safe_load((PROJECT / "config" / "schema.yaml").read_text())
+# Settings for every registered architecture: its schema block's first example (config/schema.yaml),
+# else its defaults. A new architecture needs no line here.
+SETTINGS = {name: {"architecture": name, **SCHEMA["$defs"].get(name, {}).get("examples", [{}])[0]}
+            for name in ARCHITECTURES}
 
 
-def test_every_registered_architecture_has_test_settings():
-    assert set(SETTINGS) == set(ARCHITECTURES)
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_every_architecture_s_test_settings_are_a_valid_model_entry(name):
+    from coralbuild.workflow import validate_config
+
+    config = {"models": {"m": dict(SETTINGS[name])}}
+    validate_config(config, PROJECT / "config" / "schema.yaml")  # a ConfigError when the example is stale
+    assert config["models"]["m"]["architecture"] == name
 
 
 def test_importing_the_registry_loads_neither_keras_nor_tensorflow():
