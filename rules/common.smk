@@ -74,7 +74,12 @@ def check_config(config):
         wf.check_registered_names(config)
         wf.check_reserved_names(config)
         wf.check_paths(config)
-        wf.validate_config(config, Path(workflow.basedir) / "config/schema.yaml")
+        wf.validate_config(
+            config,
+            Path(workflow.basedir) / "config/schema.yaml",
+            memo=wf.VALIDATED_CONFIG,
+            update_memo=workflow.is_main_process,
+        )
         wf.check_devices(config["benchmark"]["devices"])
         wf.check_estimate_setups(config["benchmark"]["estimate"])
         wf.check_dataset_sources(config["datasets"])

@@ -1,3 +1,4 @@
+import contextlib
 import copy
 import json
 
@@ -206,3 +207,61 @@ def test_a_weights_file_is_an_input_of_its_model_training_and_recorded_in_the_ma
     assert str(weights) in next(line for line in train_job.splitlines() if line.strip().startswith("input:"))
     manifest_command = next(line for line in output.splitlines() if "write_manifest.py" in line and "--brought" in line)
     assert json.dumps({"mnv2": str(weights)}) in manifest_command.replace('":"', '": "')
+
+
+def test_a_valid_config_is_remembered_and_the_next_dry_run_is_filled_from_memory(tmp_path):
+    """What the Snakefile does at every DAG build (workflow.VALIDATED_CONFIG): the first
+    validation writes the filled config; the next, of the same config, schema and code, reads it
+    back without importing jsonschema; anything else validates afresh."""
+    import subprocess
+    import sys
+
+    from conftest import SCRIPTS
+
+    memo = tmp_path / "validated_config.json"
+    first = copy.deepcopy(DEFAULT)
+    validate_config(first, SCHEMA_PATH, memo, update_memo=True)
+    assert json.loads(memo.read_text())["config"] == first and first != DEFAULT  # the defaults filled in
+    probe = (f"import sys, copy, json, yaml; sys.path.insert(0, {str(SCRIPTS)!r});"
+             "from coralbuild.workflow import validate_config;"
+             f"config = yaml.safe_load(open({str(PROJECT / 'config/config.yaml')!r}));"
+             f"validate_config(config, {str(SCHEMA_PATH)!r}, {str(memo)!r});"
+             "print(json.dumps([config, 'jsonschema' in sys.modules]))")
+    again, imported = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                                check=True).stdout)
+    assert again == first and not imported
+    # The memory is what is read: a marked copy comes back; a changed schema or config does not read it.
+    remembered = json.loads(memo.read_text())
+    memo.write_text(json.dumps({**remembered, "config": {**remembered["config"], "marked": True}}))
+    marked = copy.deepcopy(DEFAULT)
+    validate_config(marked, SCHEMA_PATH, memo)
+    assert marked["marked"] is True
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(SCHEMA_PATH.read_text() + "# changed\n")
+    unmarked = copy.deepcopy(DEFAULT)
+    validate_config(unmarked, schema, memo)
+    assert unmarked == first
+    other = changed(["train", "epochs"], 2)
+    validate_config(other, SCHEMA_PATH, memo)
+    assert "marked" not in other and other["train"]["epochs"] == 2
+
+
+@pytest.mark.parametrize("memo_text", [None, "{not json", '{"key": 1}', "[]"])
+def test_a_missing_or_corrupt_memory_means_validating_again(tmp_path, memo_text):
+    memo = tmp_path / "validated_config.json"
+    if memo_text is not None:
+        memo.write_text(memo_text)
+    config = copy.deepcopy(DEFAULT)
+    validate_config(config, SCHEMA_PATH, memo, update_memo=True)
+    assert json.loads(memo.read_text())["config"] == config and config["train"] != DEFAULT["train"]
+
+
+def test_an_invalid_config_or_one_json_cannot_carry_is_never_remembered(tmp_path):
+    memo = tmp_path / "validated_config.json"
+    with pytest.raises(ConfigError, match="train.epochs"):
+        validate_config(changed(["train", "epochs"], -1), SCHEMA_PATH, memo, update_memo=True)
+    assert not memo.exists()
+    numbered = changed(["models", 7], {"architecture": "mlp", "hidden_units": [8], "dropout": 0.1})
+    with contextlib.suppress(ConfigError):
+        validate_config(numbered, SCHEMA_PATH, memo, update_memo=True)
+    assert not memo.exists()  # an int key would come back a string

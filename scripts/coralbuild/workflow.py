@@ -5,13 +5,13 @@ Imported while Snakemake builds the DAG, so it must stay light: no TensorFlow.
 
 import copy
 import functools
+import hashlib
 import itertools
+import json
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from jsonschema import Draft202012Validator, validators
 
 from coralbuild.data.formats import DEFAULT_FORMAT, FORMATS, dataset_format, formats_of_task
 from coralbuild.defaults import load_schema
@@ -35,12 +35,35 @@ def describe_validation_error(error):
     return f"invalid config at {where}: {error.message}"
 
 
-def validate_config(config, schema_path):
+# A valid config's filled-in form, kept between DAG builds beside Snakemake's own records (relative
+# to the working directory): validating costs jsonschema's import and a walk of the schema at every
+# dry run, a tenth of its overhead; a config seen valid before with the same schema and code is
+# filled from here instead.
+VALIDATED_CONFIG = Path(".snakemake/coralbuild/validated_config.json")
+
+
+def validate_config(config, schema_path, memo=None, update_memo=False):
     """Validate `config` against the schema, giving every key it leaves out the `default` the
     schema declares for it (in a `properties` entry), in place, nested ones too (a section's
     `default: {}` is then filled): the defaults live in the schema alone. A ConfigError naming
     the key when the config is invalid. (snakemake.utils.validate's own filling fails on boolean
-    subschemas such as `format: true`.)"""
+    subschemas such as `format: true`.) `memo`: a file remembering the last valid config (read;
+    written too with `update_memo`)."""
+    _check_values(config)
+    key = _memo_key(config, schema_path) if memo else None
+    filled = _remembered(memo, key) if key else None
+    if filled is not None:
+        config.clear()
+        config.update(filled)
+        return
+    _validate(config, schema_path)
+    if key and update_memo:
+        _remember(memo, key, config)
+
+
+def _validate(config, schema_path):
+    from jsonschema import Draft202012Validator, validators
+
     check_properties = Draft202012Validator.VALIDATORS["properties"]
 
     def fill_then_check(validator, properties, instance, schema):
@@ -50,12 +73,41 @@ def validate_config(config, schema_path):
                     instance[key] = copy.deepcopy(subschema["default"])
         yield from check_properties(validator, properties, instance, schema)
 
-    _check_values(config)
-    schema = load_schema(schema_path)
-    validator = validators.extend(Draft202012Validator, {"properties": fill_then_check})(schema)
+    validator = validators.extend(Draft202012Validator, {"properties": fill_then_check})(load_schema(schema_path))
     errors = list(itertools.islice(validator.iter_errors(config), MAX_ERRORS))
     if errors:
         raise ConfigError(describe_validation_error(_most_telling(errors)))
+
+
+def _memo_key(config, schema_path):
+    """What a remembered validation holds for: the config in its order, the schema and this
+    module's code (which fills the defaults); None for a config JSON does not carry unchanged
+    (keys that are not strings)."""
+    try:
+        text = json.dumps(config)
+        if json.loads(text) != config:
+            return None
+        parts = [text.encode(), Path(schema_path).read_bytes(), Path(__file__).read_bytes()]
+    except (TypeError, ValueError, OSError):
+        return None
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def _remembered(memo, key):
+    try:
+        remembered = json.loads(Path(memo).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return remembered.get("config") if isinstance(remembered, dict) and remembered.get("key") == key else None
+
+
+def _remember(memo, key, config):
+    from coralbuild.atomic import write_text
+
+    try:
+        write_text(memo, json.dumps({"key": key, "config": config}))
+    except OSError:
+        pass  # a read-only working directory: validate again next time
 
 
 MAX_ERRORS = 100  # errors looked at for the one to report
