@@ -270,15 +270,20 @@ def all_cores():
         return 1
 
 
+def benchmarked_targets():
+    """The device targets the `benchmark` section asks for, each once (the CPU for `cpu`, the Edge
+    TPU for its devices, the estimate for `estimate` setups)."""
+    return targets_of(configured_devices(config["benchmark"]))
+
+
 def benchmark_rules():
-    """The benchmark rules the `benchmark` section asks for: each device's target's (benchmark_cpu
-    for `cpu`, benchmark_edgetpu for Edge TPU devices, estimate_edgetpu for `estimate` setups), each once."""
-    return [target.RULE for target in targets_of(configured_devices(config["benchmark"]))]
+    """The benchmark rules of those targets."""
+    return [target.RULE for target in benchmarked_targets()]
 
 
 def benchmark_tables():
-    """Every model's benchmark CSVs, of the rules the devices ask for."""
-    return [path for rule in benchmark_rules() for path in all_models(model_path(f"{rule}.csv"))]
+    """Every model's rows of those targets (each target's table)."""
+    return [path for target in benchmarked_targets() for path in all_models(model_path(target.OUTPUTS["table"]))]
 
 
 def show_warnings(logs):

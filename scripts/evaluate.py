@@ -110,7 +110,7 @@ def unscored_metrics(args):
 
 def detection_metrics(args, kind):
     """metrics.json of a detector on a yolo-format split: the mAP of each .tflite (measure/detection.py)."""
-    from coralbuild.measure.detection import DECODED_HEADS, coco_map, detect_split
+    from coralbuild.measure.detection import DECODED_HEADS, coco_map, detect_split, head_of
     from coralbuild.measure.inference import load_interpreter
 
     info = load_info(args.data)
@@ -118,12 +118,16 @@ def detection_metrics(args, kind):
                "versions": installed_versions(), "dataset_warnings": info.get("warnings", []), "artifacts": {}}
     for named in args.tflite:
         name, path = named.split("=", 1)
-        if kind not in DECODED_HEADS:
-            why = f"the mAP of a {kind} head is not computed (decoded: {', '.join(DECODED_HEADS)})"
+        interpreter = load_interpreter(path)
+        # Decoded as the device measurement decodes it: from the interpreter's tensors.
+        head = head_of(interpreter.get_input_details(), interpreter.get_output_details())
+        if head is None:
+            why = (f"its outputs are not those of the {kind} head it was recognised as, nor of another "
+                   f"head whose mAP is computed (decoded: {', '.join(DECODED_HEADS)})")
             metrics["artifacts"][name] = {"accuracy": None, "not_evaluated": why}
             print(f"{name}: {not_measured(why)}")
             continue
-        ground_truth, found = detect_split(load_interpreter(path), kind, args.data)
+        ground_truth, found = detect_split(interpreter, head["kind"], args.data)
         figures = coco_map(ground_truth, found)
         metrics["artifacts"][name] = {"accuracy": None, **figures, "boxes": len(ground_truth["annotations"]),
                                       "detections": len(found)}

@@ -230,11 +230,12 @@ def test_the_map_of_an_ssd_s_known_detections(tmp_path, order, shift, map50, map
         assert (not pixels[0, -1].any()) == (width > height) and (not pixels[0, :, -1].any()) == (height > width)
 
 
-def ssd_postprocess_model(path, anchors, labels, classes, size=64, max_detections=10):
+def ssd_postprocess_model(path, anchors, labels, classes, size=64, max_detections=10, extra_output=False):
     """A float .tflite whose one op is a real TFLite_Detection_PostProcess, made as TensorFlow's
     detection exporters make it (a composite function the converter turns into the custom op),
     with `anchors` (ycenter, xcenter, height, width, normalised), box encodings 0 (each detection
-    is its anchor) and anchor i scoring 0.9 for class labels[i]. Its input is ignored."""
+    is its anchor) and anchor i scoring 0.9 for class labels[i]. Its input is ignored. With
+    `extra_output`, a fifth output beside the op's four."""
     import tensorflow as tf
 
     predictions = np.zeros((1, len(anchors), classes + 1), np.float32)  # class 0: background
@@ -255,8 +256,9 @@ def ssd_postprocess_model(path, anchors, labels, classes, size=64, max_detection
         @tf.function(input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32)])
         def __call__(self, image):
             tie = tf.reduce_mean(image) * 0.0  # the outputs depend on the input
-            return self.postprocess(tf.zeros([1, len(anchors), 4]) + tie, tf.constant(predictions) + tie,
-                                    tf.constant(np.asarray(anchors, np.float32)))
+            outputs = self.postprocess(tf.zeros([1, len(anchors), 4]) + tie, tf.constant(predictions) + tie,
+                                       tf.constant(np.asarray(anchors, np.float32)))
+            return (*outputs, tf.reduce_mean(image, axis=[1, 2])) if extra_output else outputs
 
     detector = Detector()
     tf.saved_model.save(detector, str(path.parent / "saved_model"), signatures=detector.__call__.get_concrete_function())
@@ -286,6 +288,18 @@ def test_a_converted_ssd_postprocess_model_is_scored_through_litert(tmp_path):
     assert sorted((box["category_id"], *np.round(box["bbox"], 3)) for box in found) == [(0, 20, 10, 40, 30),
                                                                                          (2, 70, 20, 40, 30)]
     assert coco_map(truth, found) == pytest.approx({"map50": 1.0, "map50_95": 1.0})
+    # The evaluate stage scores it so; one with a fifth output is recognised by its op, and not scored.
+    ssd_postprocess_model(tmp_path / "odd" / "ssd.tflite", anchors, [label for *_, label, _ in found_boxes], classes=3,
+                          extra_output=True)
+    for model in ("ssd.tflite", "odd/ssd.tflite"):
+        result = run_script("evaluate.py", "--data", tmp_path / "data", "--task", "detect", "--tflite",
+                            f"int8={tmp_path / model}", "--output", tmp_path / "metrics.json")
+        assert result.returncode == 0, result.stderr
+        int8 = json.loads((tmp_path / "metrics.json").read_text())["artifacts"]["int8"]
+        if model == "ssd.tflite":
+            assert (int8["map50"], int8["map50_95"], int8["detections"]) == (pytest.approx(1.0), pytest.approx(1.0), 2)
+        else:
+            assert int8["not_evaluated"].startswith("its outputs are not those of the ssd_postprocess head")
 
 
 def test_the_device_measurement_scores_a_detector_as_the_evaluate_stage_does(tmp_path):

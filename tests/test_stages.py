@@ -86,3 +86,15 @@ def test_a_code_digest_checks_with_sha256sum(tmp_path):
     assert [line.split("  ")[1] for line in output.read_text().splitlines()] == ["train.py", "coralbuild/atomic.py"]
     check = subprocess.run(["sha256sum", "--check", "--strict", output], cwd=SCRIPTS, capture_output=True, text=True)
     assert check.returncode == 0 and check.stdout.count(": OK") == 2, check.stdout + check.stderr
+
+
+def test_each_stage_gives_its_jobs_every_setting_under_a_key_of_its_own():
+    """A job's settings are keyed by part ("model", "train", a `<section>.<key>` part's key): two
+    parts of one stage must not share a key, or one would hide the other."""
+    from coralbuild.workflow import validate_config
+
+    config = yaml.safe_load((PROJECT / "config/config.yaml").read_text())
+    validate_config(config, PROJECT / "config/schema.yaml")
+    for rule, stage in stages.STAGES.items():
+        keys = [key for part in stage.config for _, key, _ in stages._sections(config, part, "mnist", "cnn")]
+        assert len(keys) == len(set(keys)) == len(stages.job_settings(config, rule, "mnist", "cnn")), rule

@@ -69,7 +69,8 @@ def _module_files(package_dir, parts):
             folder = os.path.join(folder, part)
             files.append(init)
             if _is_registry(init):  # its modules are imported by name, on first use
-                files += sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(".py"))
+                files += sorted(os.path.join(folder, name) for name in os.listdir(folder)
+                                if name.endswith(".py") and not name.startswith("."))  # as glob's *.py
         elif os.path.isfile(os.path.join(folder, f"{part}.py")):
             files.append(os.path.join(folder, f"{part}.py"))
             break

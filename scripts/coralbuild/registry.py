@@ -37,8 +37,9 @@ def declared(package_name, package_path, attribute):
 
 @functools.lru_cache(maxsize=None)
 def constant(module_name, attribute):
-    """The value of `attribute`, a literal assigned on one line at the top of the module
-    `module_name` (`TASK = "detect"`), read from its source without importing it: a declaration of
+    """The value of `attribute`, a literal assigned on one line of its own, at the start of the line,
+    in the module `module_name` (`TASK = "detect"`; the first such line counts, so no docstring or
+    comment line of the module may start with it), read from its source without importing it: a declaration of
     an entry whose module imports heavy libraries (a dataset format: numpy, Pillow), read at
     planning time for nothing. A regular expression, not the syntax tree: this runs at every DAG
     build, and parsing a module costs milliseconds."""

@@ -133,7 +133,7 @@ def _sections(config, part, dataset, model):
         return [(f"models.{model}", "model", architecture_settings(settings)),
                 ("train", "train", train_settings(config["train"], settings))]
     if "." in part:  # one key of a section
-        section, key = part.split(".")
+        section, key = part.split(".", 1)
         return [(part, key, config[section].get(key))]
     return [(part, part, config[part])]
 

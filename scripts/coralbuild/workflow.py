@@ -106,8 +106,8 @@ def _remember(memo, key, config):
 
     try:
         write_text(memo, json.dumps({"key": key, "config": config}))
-    except OSError:
-        pass  # a read-only working directory: validate again next time
+    except (OSError, BadInput):
+        pass  # a read-only working directory, or a file where its folder goes: validate again next time
 
 
 MAX_ERRORS = 100  # errors looked at for the one to report

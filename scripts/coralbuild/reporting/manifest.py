@@ -7,11 +7,12 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from coralbuild.measure.targets import all_targets
+
 # Files holding measured times: they differ from run to run by nature, so they are left out
 # when two runs are compared (never when a tree is verified against its own manifest).
-MEASUREMENT_FILES = {"benchmark.csv", "summary.csv", "benchmark_cpu.csv", "benchmark_edgetpu.csv",
-                     "estimate_edgetpu.csv",
-                     "latency.png", "compiler.stdout", "compile.json"}
+MEASUREMENT_FILES = {"benchmark.csv", "summary.csv", "latency.png", "compiler.stdout", "compile.json",
+                     *(target.OUTPUTS["table"] for target in all_targets())}  # each device target's rows
 PACKAGES = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "keras": ("keras",),
             "ai-edge-litert": ("ai-edge-litert",), "snakemake": ("snakemake",)}
 
