@@ -18,7 +18,7 @@ from coralbuild.defaults import load_schema
 from coralbuild.errors import BadInput, ConfigError
 from coralbuild.layout import BENCHMARK_TABLE, DATASET_FOLDERS, NO_DATASET, RUN_FOLDERS, benchmark_table_candidates
 from coralbuild.measure.estimate.setups import check_setups
-from coralbuild.measure.targets import known_devices, target_of
+from coralbuild.measure.targets import known_devices, own_entries, target_of
 from coralbuild.models.architectures import ARCHITECTURES
 from coralbuild.models.sources import model_source
 from coralbuild.models.sources.architecture import weights_file  # noqa: F401 (the rules read it)
@@ -371,10 +371,12 @@ class BenchmarkJob:
         """A part of its settings as the scripts take it (--settings)."""
         return as_json(self.settings[key])
 
-    def model_options(self):
-        """The benchmark script's options naming the model and its prepared data, if any."""
+    def benchmark_options(self, target_name):
+        """The benchmark script's options naming the model, its prepared data if any, and the
+        `benchmark.devices` entries of the target `target_name` (its module's __name__)."""
         data = [f"--data={self.input['data']}"] if "data" in self.input else []
-        return ["--dataset", self.dataset, "--model", self.model, *data]
+        devices = own_entries(target_name, self.settings["benchmark"]["devices"])
+        return ["--dataset", self.dataset, "--model", self.model, *data, "--devices", *devices]
 
     def input_range(self):
         """The model's pixel range, LOW and HIGH (a target declaring the "model" part)."""

@@ -1,7 +1,5 @@
 """The host's CPU: the float32 and int8 models through the LiteRT interpreter."""
 
-from coralbuild.measure.targets import own_entries
-
 DEVICES = r"cpu"
 DEVICE_NAMES = "cpu"
 CONFIG_KEY = "devices"  # the benchmark key that lists its entries
@@ -22,6 +20,6 @@ RESOURCES = {}
 def arguments(job):
     """The benchmark script's command line (job: workflow.BenchmarkJob)."""
     tflite = [f"{name}={job.input[name]}" for name in ("float32", "int8") if name in job.input]
-    return [*job.model_options(), "--devices", *own_entries(__name__, job.settings["benchmark"]["devices"]), "--metrics", job.input["metrics"],
-            "--tflite", *tflite, "--input-range", *job.input_range(), "--settings", job.settings_json("benchmark"),
+    return [*job.benchmark_options(__name__), "--metrics", job.input["metrics"], "--tflite", *tflite,
+            "--input-range", *job.input_range(), "--settings", job.settings_json("benchmark"),
             "--output", job.output["table"]]

@@ -1,8 +1,6 @@
 """A Coral Edge TPU (USB or PCIe): the compiled model, through pycoral or the runtime library's
 delegate (measure/runtimes/edgetpu.py)."""
 
-from coralbuild.measure.targets import own_entries
-
 DEVICES = r"usb(:[0-9]+)?|pci(:[0-9]+)?|:[0-9]+"
 DEVICE_NAMES = "usb, usb:N, pci, pci:N, :N (as pycoral names Edge TPU devices)"
 CONFIG_KEY = "devices"  # the benchmark key that lists its entries
@@ -30,6 +28,6 @@ def arguments(job):
     """The benchmark script's command line (job: workflow.BenchmarkJob)."""
     compiled = (f"--edgetpu-folder={job.input['compiled']}" if "compiled" in job.input
                 else f"--no-compiled-model={job.no_compiled_model}")
-    return [*job.model_options(), "--devices", *own_entries(__name__, job.settings["benchmark"]["devices"]), compiled, "--reference", job.input["int8"],
+    return [*job.benchmark_options(__name__), compiled, "--reference", job.input["int8"],
             "--settings", job.settings_json("benchmark"), "--output", job.output["table"],
             "--class-metrics", job.output["class_metrics"]]
